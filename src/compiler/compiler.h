@@ -1,0 +1,75 @@
+// The compile pipeline: wasm bytes -> validated module -> C (wasm2c, in a
+// limited child process) -> shared object (system C compiler, in a limited
+// child process), cached by content hash. See README.md in this directory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "jinn/jinn.h"
+
+namespace jinn::compiler {
+
+struct CompilerConfig {
+  std::filesystem::path cache_dir;     // content-addressed artifacts live here
+  std::string c_compiler = "cc";
+  std::string translator = "wasm2c";
+  std::chrono::seconds timeout{300};   // wall-clock limit of each child
+  uint64_t memory_bytes = 2ull << 30;  // RLIMIT_AS of each child
+  uint64_t max_output_bytes = 512ull << 20;  // RLIMIT_FSIZE of each child
+};
+
+// What the runtime needs to know about a validated module.
+struct ModuleInfo {
+  bool has_imports = false;     // imports anything (only wasi_snapshot_preview1 functions allowed)
+  bool has_start = false;       // exports func "_start" () -> ()
+  bool has_initialize = false;  // exports func "_initialize" () -> ()
+  bool has_memory = false;      // exports memory "memory"
+};
+
+// Text format: converts in-process with libwabt. Errors name the line.
+Result<std::string> watToWasm(std::string_view text, std::string_view name);
+
+// True when `bytes` look like the text format rather than a binary module.
+bool looksLikeWat(std::string_view bytes);
+
+// Validates with exactly the feature set wasm2c 1.0.32 handles (MVP, mutable
+// globals, sign-extension, saturating float-to-int, multi-value, bulk memory,
+// reference types). Anything else is an Error naming the feature ("uses the
+// 'simd' feature, which jinn does not support"). Imports must be
+// wasi_snapshot_preview1 functions with their exact signatures
+// (src/wasi/wasi_functions.def); no imported memory, table or global.
+Result<ModuleInfo> validate(std::string_view wasm, std::string_view name);
+
+// Hex SHA-256.
+std::string sha256Hex(std::string_view bytes);
+
+struct Artifact {
+  std::filesystem::path so_path;  // the cached shared object
+  std::string wasm_hash;          // hex SHA-256 of the wasm bytes
+  ModuleInfo info;
+};
+
+class Compiler {
+ public:
+  explicit Compiler(CompilerConfig config);
+
+  // Returns the cached artifact for these wasm bytes, compiling it first if
+  // needed. The cache key covers the wasm bytes, the translator's and the C
+  // compiler's versions, the flags and the runtime ABI (shim, abi.h), so a
+  // change of any of them compiles afresh. Concurrent calls (threads or
+  // processes) for the same key are safe; a failed or interrupted compile
+  // leaves nothing in the cache directory but its own cleaned-up temp dir.
+  Result<Artifact> compile(std::string_view wasm, std::string_view name);
+
+  const CompilerConfig& config() const { return config_; }
+
+ private:
+  CompilerConfig config_;
+  std::string key_prefix_;  // versions + flags + ABI, hashed into every key
+};
+
+}  // namespace jinn::compiler
