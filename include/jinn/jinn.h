@@ -45,6 +45,8 @@ enum class Outcome : uint8_t {
 
 // A stable lower-case name for logs, metrics and the CLI ("exited", "trap_unreachable", ...).
 std::string_view outcomeName(Outcome outcome);
+// A short phrase for messages ("trap: out of bounds", "timeout", "out of memory").
+std::string_view describeOutcome(Outcome outcome);
 bool isTrap(Outcome outcome);
 
 struct Limits {

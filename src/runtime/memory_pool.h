@@ -1,0 +1,69 @@
+// Linear memories for guest instances, reused across calls.
+//
+// Slot layout (one per live or idle memory):
+//
+//   base                                   base + accessible          base + kReservation
+//   |<-- read/write: the guest's pages -->|<-------- PROT_NONE guard ------->|
+//
+// The generated code (WASM_RT_MEMCHECK_SIGNAL_HANDLER=1) does no bounds
+// checks: any address it can form is base + u32 + u32 offset (< 8 GiB), so an
+// out-of-bounds access always lands in the guard and faults, and the fault
+// handler turns it into a trap. Mapping 8 GiB of address space is cheap;
+// mapping, faulting and unmapping it on every call is not (6-12 us measured
+// against 2-3 us for a reused slot), hence the pool.
+//
+// Reset on release, so no byte of one call is visible to the next: the first
+// `keep_resident` bytes that were accessible are zeroed with memset (they stay
+// resident, the common case of a small guest costs one memset and no page
+// fault), and anything beyond (pages added with memory.grow, big initial
+// memories) is returned to the kernel with madvise(MADV_DONTNEED), which makes
+// it read back as zeros. Protection is adjusted lazily on the next acquire
+// (only when the next memory's size differs), so a slot reused by the same
+// module costs no syscall at all.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace jinn::runtime {
+
+class MemoryPool {
+ public:
+  // Address space of one slot: 8 GiB that generated code can address, plus
+  // slack for the widest access straddling the end.
+  static constexpr size_t kReservation = (8ull << 30) + (64u << 10);
+
+  struct Slot {
+    uint8_t* base = nullptr;
+    size_t accessible = 0;  // bytes currently read/write from base
+  };
+
+  MemoryPool(size_t keep_resident_bytes, size_t max_idle_slots);
+  ~MemoryPool();
+  MemoryPool(const MemoryPool&) = delete;
+  MemoryPool& operator=(const MemoryPool&) = delete;
+
+  // A zeroed slot with exactly `bytes` accessible, or nullptr when the
+  // address space or protection change is refused. Thread-safe.
+  Slot* acquire(size_t bytes);
+  // Makes `new_bytes` (> accessible) accessible; false when refused.
+  bool grow(Slot* slot, size_t new_bytes);
+  // Resets the slot (see above) and keeps it for reuse or unmaps it.
+  void release(Slot* slot);
+
+  size_t idleSlots() const;
+  size_t liveSlots() const;
+
+ private:
+  void reset(Slot* slot);
+
+  const size_t keep_resident_;
+  const size_t max_idle_;
+  mutable std::mutex mu_;
+  std::vector<Slot*> idle_;  // LIFO: the most recently used slot is the hottest
+  size_t live_ = 0;
+};
+
+}  // namespace jinn::runtime
