@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -68,8 +70,17 @@ class Compiler {
   const CompilerConfig& config() const { return config_; }
 
  private:
+  struct Shared;  // in-flight compiles and validated-module memo (compiler.cc)
+
+  // Translates and compiles into a private temp dir, then renames into `so_path`.
+  std::optional<Error> build(std::string_view wasm, const std::string& wasm_hash,
+                             const ModuleInfo& info, const std::string& key,
+                             const std::filesystem::path& so_path, std::string_view name) const;
+
   CompilerConfig config_;
   std::string key_prefix_;  // versions + flags + ABI, hashed into every key
+  // Behind a pointer so Compiler stays movable; shared by moved-from copies.
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace jinn::compiler

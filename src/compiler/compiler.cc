@@ -1,0 +1,327 @@
+// Back half of the pipeline: the content-addressed cache, the two child
+// processes (wasm2c, cc) and the atomic publication of the shared object.
+#include "compiler/compiler.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "compiler/embedded_sources.h"
+#include "compiler/subprocess.h"
+#include "runtime/abi.h"
+
+namespace jinn::compiler {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Bump when the layout or meaning of cache entries changes without any of the
+// hashed inputs changing.
+constexpr std::string_view kCacheFormat = "jinn-cache-v1";
+
+// wasm2c 1.0.32 enables SIMD by default and aborts half-way through it; with
+// the flag it refuses cleanly. The other defaults match validate()'s set.
+const std::vector<std::string> kTranslatorFlags = {"-n", "m", "--no-debug-names", "--disable-simd"};
+
+// Must agree with the runtime: guard-page bounds checks (8 GiB reservations)
+// and no call-depth counter, the stack guard is the runtime's (pitfalls 2, 7).
+const std::vector<std::string> kCompilerFlags = {
+    "-O2",
+    "-fPIC",
+    "-shared",
+    "-fvisibility=hidden",
+    "-fstack-clash-protection",
+    "-ffp-contract=off",   // wasm float semantics: no fused multiply-add
+    "-fno-strict-aliasing",
+    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1",
+    "-DWASM_RT_USE_STACK_DEPTH_COUNT=0",
+};
+
+constexpr size_t kStderrTailBytes = 2048;
+constexpr size_t kInfoMemoLimit = 4096;
+// A temp dir whose owner is gone and that is older than this is litter from a
+// crashed process.
+constexpr auto kStaleTempAge = std::chrono::minutes(10);
+
+std::string tail(std::string_view text, size_t bytes) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.size() <= bytes) return std::string(text);
+  return "..." + std::string(text.substr(text.size() - bytes));
+}
+
+// `<program> --version`, for the cache key. A failure is recorded rather than
+// fatal: compile() will then fail with the real error when it runs the tool.
+std::string toolVersion(const CompilerConfig& config, const std::string& program) {
+  SubprocessOptions options;
+  options.argv = {program, "--version"};
+  options.timeout = std::min<std::chrono::milliseconds>(config.timeout, std::chrono::seconds(30));
+  options.memory_bytes = config.memory_bytes;
+  options.max_file_bytes = config.max_output_bytes;
+  options.capture_bytes = 16u << 10;
+  auto result = Subprocess(options).run();
+  if (!result) return "unavailable: " + result.error().message;
+  const SubprocessResult& r = result.value();
+  return r.out + r.err + "[" + r.describeStatus() + "]";
+}
+
+void appendField(std::string& out, std::string_view label, std::string_view value) {
+  // Length-prefixed, so no two different inputs give the same text.
+  out += label;
+  out += ':';
+  out += std::to_string(value.size());
+  out += ':';
+  out += value;
+  out += '\n';
+}
+
+void writeFile(const fs::path& path, std::string_view data) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file.write(data.data(), static_cast<std::streamsize>(data.size()));
+  file.close();
+  if (!file) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+}
+
+// Removes the temp dir whatever happens (error return, exception).
+class TempDir {
+ public:
+  explicit TempDir(fs::path path) : path_(std::move(path)) {}
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Removes temp dirs left by processes that died mid-compile. Best effort.
+void sweepStaleTemps(const fs::path& tmp_root) {
+  std::error_code ec;
+  fs::directory_iterator it(tmp_root, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    // <key>.<pid>.<random>
+    size_t first = name.find('.');
+    size_t second = first == std::string::npos ? std::string::npos : name.find('.', first + 1);
+    if (second == std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + first + 1, nullptr, 10));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code time_ec;
+    auto written = fs::last_write_time(it->path(), time_ec);
+    if (time_ec || fs::file_time_type::clock::now() - written < kStaleTempAge) continue;
+    std::error_code remove_ec;
+    fs::remove_all(it->path(), remove_ec);
+  }
+}
+
+std::string childFailure(std::string_view name, std::string_view what, const SubprocessResult& r) {
+  std::string message = std::string(name) + ": " + std::string(what) + " " + r.describeStatus();
+  std::string detail = tail(r.err.empty() ? r.out : r.err, kStderrTailBytes);
+  if (!detail.empty()) message += ":\n" + detail;
+  return message;
+}
+
+}  // namespace
+
+struct Compiler::Shared {
+  std::mutex mutex;
+  // Compiles under way in this process, by cache key: later callers wait on
+  // the first one's result instead of compiling again.
+  std::unordered_map<std::string, std::shared_future<std::optional<Error>>> in_flight;
+  // Validation results by wasm hash, so a repeated compile of the same bytes
+  // costs a hash and a stat.
+  std::unordered_map<std::string, ModuleInfo> infos;
+};
+
+Compiler::Compiler(CompilerConfig config) : config_(std::move(config)), shared_(std::make_shared<Shared>()) {
+  std::error_code ec;
+  if (!config_.cache_dir.empty()) {
+    fs::create_directories(config_.cache_dir, ec);
+    sweepStaleTemps(config_.cache_dir / "tmp");
+  }
+
+  std::string inputs;
+  appendField(inputs, "format", kCacheFormat);
+  appendField(inputs, "abi", std::to_string(JINN_ABI_VERSION));
+  appendField(inputs, "translator", toolVersion(config_, config_.translator));
+  for (const std::string& flag : kTranslatorFlags) appendField(inputs, "translator-flag", flag);
+  appendField(inputs, "cc", toolVersion(config_, config_.c_compiler));
+  for (const std::string& flag : kCompilerFlags) appendField(inputs, "cc-flag", flag);
+  appendField(inputs, "shim.c", embedded::shimC());
+  appendField(inputs, "abi.h", embedded::abiH());
+  appendField(inputs, "wasi_functions.def", embedded::wasiFunctionsDef());
+  key_prefix_ = std::string(kCacheFormat) + ":" + sha256Hex(inputs) + ":";
+}
+
+Result<Artifact> Compiler::compile(std::string_view input, std::string_view name) {
+  try {
+    std::string converted;
+    std::string_view wasm = input;
+    if (looksLikeWat(input)) {
+      auto binary = watToWasm(input, name);
+      if (!binary) return binary.error();
+      converted = std::move(binary.value());
+      wasm = converted;
+    }
+
+    Artifact artifact;
+    artifact.wasm_hash = sha256Hex(wasm);
+    if (artifact.wasm_hash.empty()) return Error{std::string(name) + ": SHA-256 failed"};
+
+    bool known = false;
+    {
+      std::lock_guard lock(shared_->mutex);
+      auto it = shared_->infos.find(artifact.wasm_hash);
+      if (it != shared_->infos.end()) {
+        artifact.info = it->second;
+        known = true;
+      }
+    }
+    if (!known) {
+      auto info = validate(wasm, name);
+      if (!info) return info.error();
+      artifact.info = info.value();
+      std::lock_guard lock(shared_->mutex);
+      if (shared_->infos.size() >= kInfoMemoLimit) shared_->infos.clear();
+      shared_->infos.emplace(artifact.wasm_hash, artifact.info);
+    }
+
+    if (config_.cache_dir.empty()) return Error{std::string(name) + ": no cache directory configured"};
+    const std::string key = sha256Hex(key_prefix_ + artifact.wasm_hash);
+    artifact.so_path = config_.cache_dir / key.substr(0, 2) / (key + ".so");
+
+    std::error_code ec;
+    if (fs::exists(artifact.so_path, ec)) return artifact;
+
+    // One compile per key in this process; other processes may race us, which
+    // only costs a duplicate compile since publication is an atomic rename.
+    std::shared_ptr<std::promise<std::optional<Error>>> promise;
+    std::shared_future<std::optional<Error>> pending;
+    {
+      std::lock_guard lock(shared_->mutex);
+      auto it = shared_->in_flight.find(key);
+      if (it != shared_->in_flight.end()) {
+        pending = it->second;
+      } else {
+        promise = std::make_shared<std::promise<std::optional<Error>>>();
+        pending = promise->get_future().share();
+        shared_->in_flight.emplace(key, pending);
+      }
+    }
+    if (!promise) {
+      std::optional<Error> error = pending.get();
+      if (error) return *error;
+      return artifact;
+    }
+
+    std::optional<Error> error;
+    try {
+      error = build(wasm, artifact.wasm_hash, artifact.info, key, artifact.so_path, name);
+    } catch (const std::exception& e) {
+      error = Error{std::string(name) + ": compile failed: " + e.what()};
+    } catch (...) {
+      // Waiters must always get an answer, whatever was thrown.
+      error = Error{std::string(name) + ": compile failed"};
+    }
+    {
+      std::lock_guard lock(shared_->mutex);
+      shared_->in_flight.erase(key);
+    }
+    promise->set_value(error);
+    if (error) return *error;
+    return artifact;
+  } catch (const std::exception& e) {
+    return Error{std::string(name) + ": compile failed: " + e.what()};
+  }
+}
+
+std::optional<Error> Compiler::build(std::string_view wasm, const std::string& wasm_hash,
+                                     const ModuleInfo& info, const std::string& key,
+                                     const fs::path& so_path, std::string_view name) const {
+  std::error_code ec;
+  // Another process may have published it while we waited for the lock.
+  if (fs::exists(so_path, ec)) return std::nullopt;
+
+  const fs::path tmp_root = config_.cache_dir / "tmp";
+  fs::create_directories(tmp_root);
+  std::string pattern = (tmp_root / (key + "." + std::to_string(::getpid()) + ".XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Error{std::string(name) + ": cannot create a temp dir under " + tmp_root.string() + ": " +
+                 std::strerror(errno)};
+  }
+  TempDir dir{fs::path(pattern)};
+  const fs::path& tmp = dir.path();
+
+  writeFile(tmp / "module.wasm", wasm);
+  fs::create_directories(tmp / "inc" / "runtime");
+  fs::create_directories(tmp / "inc" / "wasi");
+  writeFile(tmp / "inc" / "runtime" / "abi.h", embedded::abiH());
+  writeFile(tmp / "inc" / "runtime" / "shim.c", embedded::shimC());
+  writeFile(tmp / "inc" / "wasi" / "wasi_functions.def", embedded::wasiFunctionsDef());
+
+  SubprocessOptions options;
+  options.cwd = tmp;
+  options.timeout = config_.timeout;
+  options.memory_bytes = config_.memory_bytes;
+  options.max_file_bytes = config_.max_output_bytes;
+  options.capture_bytes = 64u << 10;
+
+  options.argv = {config_.translator};
+  options.argv.insert(options.argv.end(), kTranslatorFlags.begin(), kTranslatorFlags.end());
+  options.argv.insert(options.argv.end(), {"module.wasm", "-o", "module.c"});
+  auto translated = Subprocess(options).run();
+  if (!translated) return Error{std::string(name) + ": " + translated.error().message};
+  if (!translated.value().succeeded()) return Error{childFailure(name, "wasm2c", translated.value())};
+
+  std::string unit = "#include \"module.c\"\n";
+  auto flag = [&unit](const char* macro, bool value) {
+    unit += std::string("#define ") + macro + (value ? " 1\n" : " 0\n");
+  };
+  flag("JINN_HAS_IMPORTS", info.has_imports);
+  flag("JINN_HAS_START", info.has_start);
+  flag("JINN_HAS_INITIALIZE", info.has_initialize);
+  flag("JINN_HAS_MEMORY", info.has_memory);
+  unit += "#define JINN_WASM_HASH \"" + wasm_hash + "\"\n";
+  unit += "#include \"runtime/shim.c\"\n";
+  writeFile(tmp / "unit.c", unit);
+
+  // Relative include paths (cwd is the temp dir) keep the command line, and
+  // so the output, independent of where the temp dir happens to be.
+  options.argv = {config_.c_compiler};
+  options.argv.insert(options.argv.end(), kCompilerFlags.begin(), kCompilerFlags.end());
+  options.argv.insert(options.argv.end(), {"-Iinc", "-I.", "unit.c", "-o", "module.so", "-lm"});
+  auto compiled = Subprocess(options).run();
+  if (!compiled) return Error{std::string(name) + ": " + compiled.error().message};
+  if (!compiled.value().succeeded()) return Error{childFailure(name, "C compiler", compiled.value())};
+
+  // Durable before visible: a crash must not leave a truncated file under
+  // the final name, where every later load would trust it.
+  const fs::path built = tmp / "module.so";
+  int fd = ::open(built.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{std::string(name) + ": C compiler produced no module.so"};
+  ::fsync(fd);
+  ::close(fd);
+
+  fs::create_directories(so_path.parent_path());
+  if (::rename(built.c_str(), so_path.c_str()) != 0) {
+    return Error{std::string(name) + ": cannot publish " + so_path.string() + ": " + std::strerror(errno)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace jinn::compiler
