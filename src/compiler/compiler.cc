@@ -30,9 +30,11 @@ namespace {
 // hashed inputs changing.
 constexpr std::string_view kCacheFormat = "jinn-cache-v1";
 
-// wasm2c 1.0.32 enables SIMD by default and aborts half-way through it; with
-// the flag it refuses cleanly. The other defaults match validate()'s set.
-const std::vector<std::string> kTranslatorFlags = {"-n", "m", "--no-debug-names", "--disable-simd"};
+// No feature flags: wasm2c 1.0.32 refuses to run with any set but its default
+// ("only supports a limited set of features"), and that default enables SIMD,
+// which it then aborts on. So validate() is the only gate: it rejects SIMD
+// before the translator ever sees the module.
+const std::vector<std::string> kTranslatorFlags = {"-n", "m", "--no-debug-names"};
 
 // Must agree with the runtime: guard-page bounds checks (8 GiB reservations)
 // and no call-depth counter, the stack guard is the runtime's (pitfalls 2, 7).
