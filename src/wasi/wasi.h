@@ -14,26 +14,33 @@
 
 #include "jinn/jinn.h"
 #include "runtime/abi.h"
+#include "wasi/fd_table.h"
 
 namespace jinn::wasi {
 
 struct Context {
   // Inputs, set by the runtime before the guest runs.
-  wasm_rt_memory_t* memory = nullptr;        // the guest's exported memory (may be null)
+  wasm_rt_memory_t* memory = nullptr;  // the guest's exported memory (may be null)
   std::string_view stdin_data;
   size_t stdin_pos = 0;
   const std::vector<std::string>* args = nullptr;
-  const std::vector<std::string>* env = nullptr;      // "K=V" entries
-  const std::vector<Preopen>* preopens = nullptr;     // fds 3.. in order
-  std::string* stdout_data = nullptr;        // captured output (cleared by the runtime)
+  const std::vector<std::string>* env = nullptr;   // "K=V" entries
+  const std::vector<Preopen>* preopens = nullptr;  // fds 3.. in order
+  std::string* stdout_data = nullptr;              // captured output (cleared by the runtime)
   std::string* stderr_data = nullptr;
   size_t stdout_cap = 0;
   size_t stderr_cap = 0;
   std::chrono::steady_clock::time_point deadline;  // poll_oneoff never sleeps past it
 
   // Outputs.
-  int stop = 0;          // 0, JINN_STOP_EXIT or JINN_STOP_OUTPUT_LIMIT
+  int stop = 0;  // 0, JINN_STOP_EXIT or JINN_STOP_OUTPUT_LIMIT
   uint32_t exit_code = 0;
+
+  // State of the WASI side (owned by src/wasi). The fd table is built from the
+  // inputs above on the first fd call and closes every host descriptor it
+  // opened when the Context is destroyed; so a Context serves one call and
+  // is move-only.
+  FdTable fds;
 };
 
 #define JINN_WASI_CTX Context& ctx
