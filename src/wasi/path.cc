@@ -83,7 +83,8 @@ FdEntry* dirEntry(Context& ctx, u32 fd, Errno* err) {
 int openBeneath(int dirfd, const std::string& path, uint64_t flags, uint64_t mode) {
   open_how how{};
   how.flags = flags;
-  how.mode = mode;
+  // openat2 rejects a mode without O_CREAT (unlike openat, which ignores it).
+  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   long r;
   do {
