@@ -41,6 +41,29 @@ enum {
   JINN_STOP_HOST_ERROR = 104,    /* the host could not serve a runtime request */
 };
 
+/* Dirty-page map. Every linear memory the runtime allocates has, just below
+ * its base, one byte per 4 KiB page: the byte for page p is data[-1 - p]. The
+ * compiler instruments every store, bulk-memory operation and data-segment
+ * copy in the generated code to set it (after the access itself, which has
+ * already faulted if it was out of bounds, so p < 2^20), and the WASI layer
+ * marks what the host writes. On release, the pool zeroes only the pages
+ * marked (src/runtime/memory_pool.h). */
+#define JINN_DIRTY_PAGE_SHIFT 12
+#define JINN_DIRTY_MAP_BYTES (1u << 20)
+
+static inline void jinn_mark_dirty_range(uint8_t* data, uint64_t addr, uint64_t n) {
+  if (n == 0) return;
+  const uint64_t last = (addr + n - 1) >> JINN_DIRTY_PAGE_SHIFT;
+  for (uint64_t p = addr >> JINN_DIRTY_PAGE_SHIFT; p <= last; ++p) data[-1 - (int64_t)p] = 1;
+}
+/* For single stores of 1..8 bytes: two byte stores, no branch. */
+#define JINN_MARK_DIRTY_STORE(mem, addr, n)                                       \
+  do {                                                                            \
+    (mem)->data[-1 - (int64_t)((uint64_t)(addr) >> JINN_DIRTY_PAGE_SHIFT)] = 1;   \
+    (mem)->data[-1 - (int64_t)(((uint64_t)(addr) + (n)-1) >> JINN_DIRTY_PAGE_SHIFT)] = 1; \
+  } while (0)
+#define JINN_MARK_DIRTY(mem, addr, n) jinn_mark_dirty_range((mem)->data, (addr), (n))
+
 typedef struct jinn_host_api {
   uint32_t abi_version;
   void (*trap)(int code) WASM_RT_NO_RETURN;

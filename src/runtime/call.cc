@@ -130,11 +130,12 @@ void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions
   t->disarm();
   const int64_t t2 = monotonicNs();
   const bool memory_refused = state.memory_refused;
+  state.marks_complete = code == 0 || code == JINN_STOP_EXIT || code == JINN_STOP_OUTPUT_LIMIT;
   module.free_instance(instance);  // returns the memory slot to the pool, reset
   if (state.slot != nullptr) {
     // The module's free did not reach our free_memory (e.g. it was never
     // stored in the instance); never leak a slot.
-    pool.release(state.slot);
+    pool.release(state.slot, false);
     state.slot = nullptr;
   }
   t->mem_lo = 0;

@@ -17,6 +17,7 @@ struct CallState {
   wasm_rt_memory_t* memory = nullptr;  // the instance's one linear memory
   MemoryPool::Slot* slot = nullptr;    // backing `memory`
   bool memory_refused = false;         // the limit refused an allocation or a grow
+  bool marks_complete = true;          // see MemoryPool::release
   wasi::Context* wasi = nullptr;
 };
 

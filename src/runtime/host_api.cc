@@ -125,7 +125,7 @@ void freeMemory(wasm_rt_memory_t* mem) {
   if (t != nullptr && t->call != nullptr && t->call->memory == mem && t->call->slot != nullptr) {
     t->mem_lo = 0;
     t->mem_hi = 0;
-    t->call->pool->release(t->call->slot);
+    t->call->pool->release(t->call->slot, t->call->marks_complete);
     t->call->slot = nullptr;
     t->call->memory = nullptr;
   }

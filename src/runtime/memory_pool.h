@@ -2,8 +2,9 @@
 //
 // Slot layout (one per live or idle memory):
 //
-//   base                                   base + accessible          base + kReservation
-//   |<-- read/write: the guest's pages -->|<-------- PROT_NONE guard ------->|
+//   map            base                                 base + accessible    base + kReservation
+//   |<- dirty map ->|<-- read/write: the guest's pages -->|<---- PROT_NONE guard ---->|
+//     1 MiB, RW      (wasm2c's mem->data)
 //
 // The generated code (WASM_RT_MEMCHECK_SIGNAL_HANDLER=1) does no bounds
 // checks: any address it can form is base + u32 + u32 offset (< 8 GiB), so an
@@ -12,14 +13,17 @@
 // mapping, faulting and unmapping it on every call is not (6-12 us measured
 // against 2-3 us for a reused slot), hence the pool.
 //
-// Reset on release, so no byte of one call is visible to the next: the first
-// `keep_resident` bytes that were accessible are zeroed with memset (they stay
-// resident, the common case of a small guest costs one memset and no page
-// fault), and anything beyond (pages added with memory.grow, big initial
-// memories) is returned to the kernel with madvise(MADV_DONTNEED), which makes
-// it read back as zeros. Protection is adjusted lazily on the next acquire
-// (only when the next memory's size differs), so a slot reused by the same
-// module costs no syscall at all.
+// Reset on release, so no byte of one call is visible to the next. Only pages
+// the call wrote are touched: generated code and the WASI layer mark each
+// 4 KiB page they write in the dirty map (src/runtime/abi.h). A marked page
+// in the first `keep_resident` bytes is zeroed with memset (it stays
+// resident: a small guest costs a memset of the few pages it wrote, no page
+// fault, no syscall); marked pages beyond (memory.grow, big heaps) are
+// returned to the kernel with madvise(MADV_DONTNEED) and read back as zeros.
+// Clearing 128 KiB with memset costs 3-6 us on this class of machine; an echo
+// guest writes 3-4 pages of it. Protection is adjusted lazily on the next
+// acquire (only when the next memory's size differs), so a slot reused by
+// the same module costs no syscall at all.
 #pragma once
 
 #include <cstddef>
@@ -34,9 +38,10 @@ class MemoryPool {
   // Address space of one slot: 8 GiB that generated code can address, plus
   // slack for the widest access straddling the end.
   static constexpr size_t kReservation = (8ull << 30) + (64u << 10);
+  static constexpr size_t kPageBytes = size_t{1} << 12;  // dirty-map granularity
 
   struct Slot {
-    uint8_t* base = nullptr;
+    uint8_t* base = nullptr;  // the guest's byte 0; the dirty map lies below
     size_t accessible = 0;  // bytes currently read/write from base
   };
 
@@ -51,13 +56,19 @@ class MemoryPool {
   // Makes `new_bytes` (> accessible) accessible; false when refused.
   bool grow(Slot* slot, size_t new_bytes);
   // Resets the slot (see above) and keeps it for reuse or unmaps it.
-  void release(Slot* slot);
+  // `marks_complete` is false when the guest was stopped asynchronously (a
+  // fault or the kill switch can land between a store and its mark, which
+  // the compiler may also have moved past a faulting access): then every
+  // accessible page is reset, as if all were marked.
+  void release(Slot* slot, bool marks_complete);
 
   size_t idleSlots() const;
   size_t liveSlots() const;
 
  private:
   void reset(Slot* slot);
+  void resetAll(Slot* slot);
+  static uint8_t* mapStart(Slot* slot);
 
   const size_t keep_resident_;
   const size_t max_idle_;
