@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -352,6 +354,43 @@ TEST_F(CompilerTest, ConcurrentCompilesOfOneModuleCompileOnce) {
   EXPECT_EQ(compileCount(), 1);
   EXPECT_EQ(countSharedObjects(), 1);
   EXPECT_EQ(countTempEntries(), 0);
+}
+
+TEST_F(CompilerTest, IndependentCompilersRaceSafely) {
+  // Two Compilers share no in-process state, like two processes on one cache:
+  // both may compile, the atomic rename leaves one complete artifact.
+  CompilerConfig c = config();
+  Compiler a(c), b(c);
+  std::string wasm = wat(kCommand);
+  auto fa = std::async(std::launch::async, [&] { return a.compile(wasm, "a.wasm"); });
+  auto fb = std::async(std::launch::async, [&] { return b.compile(wasm, "b.wasm"); });
+  auto ra = fa.get();
+  auto rb = fb.get();
+  ASSERT_TRUE(ra.ok()) << ra.error().message;
+  ASSERT_TRUE(rb.ok()) << rb.error().message;
+  EXPECT_EQ(ra.value().so_path, rb.value().so_path);
+  EXPECT_EQ(countSharedObjects(), 1);
+  EXPECT_EQ(countTempEntries(), 0);
+  void* handle = dlopen(ra.value().so_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  dlclose(handle);
+}
+
+TEST_F(CompilerTest, SweepsTempDirsOfDeadProcesses) {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  waitpid(child, nullptr, 0);  // now a pid that (almost surely) belongs to no one
+  fs::path stale = cache_ / "tmp" / ("0123abcd." + std::to_string(child) + ".AbCdEf");
+  fs::path fresh = cache_ / "tmp" / ("4567abcd." + std::to_string(child) + ".GhIjKl");
+  fs::path live = cache_ / "tmp" / ("89abcdef." + std::to_string(getpid() == 1 ? 2 : 1) + ".MnOpQr");
+  for (const fs::path& p : {stale, fresh, live}) fs::create_directories(p / "inc");
+  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  fs::last_write_time(live, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  Compiler compiler(config());
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(fresh));  // its owner might still be starting up
+  EXPECT_TRUE(fs::exists(live));   // owner alive
 }
 
 TEST_F(CompilerTest, KeyCoversTheCompilerVersion) {
