@@ -12,12 +12,14 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <sstream>
 #include <future>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "compiler/embedded_sources.h"
+#include "compiler/instrument.h"
 #include "compiler/subprocess.h"
 #include "runtime/abi.h"
 
@@ -48,6 +50,10 @@ const std::vector<std::string> kCompilerFlags = {
     "-fno-strict-aliasing",
     "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1",
     "-DWASM_RT_USE_STACK_DEPTH_COUNT=0",
+    // A missing macro or forwarder must fail here, not as an unresolved
+    // symbol at dlopen time (or, worse, a call to an interposed host symbol).
+    "-Werror=implicit-function-declaration",
+    "-Wl,-z,defs",
 };
 
 constexpr size_t kStderrTailBytes = 2048;
@@ -92,6 +98,14 @@ void writeFile(const fs::path& path, std::string_view data) {
   file.write(data.data(), static_cast<std::streamsize>(data.size()));
   file.close();
   if (!file) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+}
+
+std::string readFile(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << file.rdbuf();
+  return std::move(text).str();
 }
 
 // Removes the temp dir whatever happens (error return, exception).
@@ -290,7 +304,18 @@ std::optional<Error> Compiler::build(std::string_view wasm, const std::string& w
   if (!translated) return Error{std::string(name) + ": " + translated.error().message};
   if (!translated.value().succeeded()) return Error{childFailure(name, "wasm2c", translated.value())};
 
-  std::string unit = "#include \"module.c\"\n";
+  // The runtime's memory reset relies on every guest write marking its page
+  // (abi.h, dirty-page map): a module built without the marks would leak one
+  // call's data into the next, so a failed rewrite fails the compile.
+  {
+    std::string generated = readFile(tmp / "module.c");
+    auto instrumented = instrumentGeneratedC(std::move(generated));
+    if (!instrumented) return Error{std::string(name) + ": " + instrumented.error().message};
+    writeFile(tmp / "module.c", instrumented.value());
+  }
+
+  // abi.h first: the instrumented module.c uses its JINN_MARK_DIRTY* macros.
+  std::string unit = "#include \"runtime/abi.h\"\n#include \"module.c\"\n";
   auto flag = [&unit](const char* macro, bool value) {
     unit += std::string("#define ") + macro + (value ? " 1\n" : " 0\n");
   };

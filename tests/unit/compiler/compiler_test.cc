@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "compiler/instrument.h"
+#include "compiler/subprocess.h"
 #include "runtime/abi.h"
 
 namespace jinn::compiler {
@@ -391,6 +393,25 @@ TEST_F(CompilerTest, SweepsTempDirsOfDeadProcesses) {
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(fresh));  // its owner might still be starting up
   EXPECT_TRUE(fs::exists(live));   // owner alive
+}
+
+TEST_F(CompilerTest, InstrumentsRealTranslatorOutput) {
+  // The rewrites are exact-text matches against wasm2c 1.0.32's output: check
+  // them against what the installed translator really emits.
+  std::ofstream(root_ / "m.wasm", std::ios::binary) << wat(kCommand);
+  SubprocessOptions options;
+  options.argv = {"wasm2c", "-n", "m", "--no-debug-names", "m.wasm", "-o", "m.c"};
+  options.cwd = root_;
+  auto run = Subprocess(options).run();
+  ASSERT_TRUE(run.ok() && run.value().succeeded());
+  std::ifstream in(root_ / "m.c");
+  std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto instrumented = instrumentGeneratedC(source);
+  ASSERT_TRUE(instrumented.ok()) << instrumented.error().message;
+  size_t marks = 0;
+  for (size_t at = 0; (at = instrumented.value().find("JINN_MARK_DIRTY", at)) != std::string::npos; ++at) ++marks;
+  EXPECT_EQ(marks, 4u);
+  EXPECT_FALSE(instrumentGeneratedC("int main(void) { return 0; }").ok());
 }
 
 TEST_F(CompilerTest, KeyCoversTheCompilerVersion) {
