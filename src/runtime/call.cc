@@ -110,6 +110,7 @@ void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions
   ctx.stdout_cap = limits.stdout_bytes;
   ctx.stderr_cap = limits.stderr_bytes;
   ctx.deadline = std::chrono::steady_clock::now() + limits.timeout;
+  ctx.mark_dirty = true;  // memories come from our pool
 
   CallState state;
   state.pool = &pool;

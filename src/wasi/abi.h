@@ -20,16 +20,25 @@ namespace jinn::wasi {
 
 class GuestMemory {
  public:
-  explicit GuestMemory(wasm_rt_memory_t* memory) : memory_(memory) {}
+  // `mark_dirty`: the memory is the runtime's (it has a dirty-page map below
+  // its base, src/runtime/abi.h), and every span handed out is marked, so
+  // the pool resets what the host writes. Conservative: reads mark too, which
+  // costs at most a page memset, never a missed reset.
+  explicit GuestMemory(wasm_rt_memory_t* memory, bool mark_dirty = false)
+      : memory_(memory), mark_dirty_(mark_dirty) {}
 
   // Host address of guest bytes [ptr, ptr + len), or nullptr when any of
   // them is outside the memory or there is no memory at all.
   uint8_t* span(uint32_t ptr, uint64_t len) const {
     if (memory_ == nullptr || memory_->data == nullptr) return nullptr;
     if (static_cast<uint64_t>(ptr) + len > memory_->size) return nullptr;
+    if (mark_dirty_) jinn_mark_dirty_range(memory_->data, ptr, len);
     return memory_->data + ptr;
   }
-  bool contains(uint32_t ptr, uint64_t len) const { return span(ptr, len) != nullptr; }
+  bool contains(uint32_t ptr, uint64_t len) const {
+    return memory_ != nullptr && memory_->data != nullptr &&
+           static_cast<uint64_t>(ptr) + len <= memory_->size;
+  }
 
   // Little-endian loads and stores; explicit byte order so a big-endian host
   // would still see the wasm layout.
@@ -75,6 +84,7 @@ class GuestMemory {
 
  private:
   wasm_rt_memory_t* memory_;
+  bool mark_dirty_;
 };
 
 // A guest (c)iovec array: `count` entries of {buf u32, buf_len u32} at `ptr`.

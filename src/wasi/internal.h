@@ -32,7 +32,7 @@ inline FdTable& fdTable(Context& ctx) {
   return ctx.fds;
 }
 
-inline GuestMemory memoryOf(const Context& ctx) { return GuestMemory(ctx.memory); }
+inline GuestMemory memoryOf(const Context& ctx) { return GuestMemory(ctx.memory, ctx.mark_dirty); }
 
 }  // namespace jinn::wasi::internal
 

@@ -31,6 +31,7 @@ struct Context {
   size_t stdout_cap = 0;
   size_t stderr_cap = 0;
   std::chrono::steady_clock::time_point deadline;  // poll_oneoff never sleeps past it
+  bool mark_dirty = false;  // `memory` has the runtime's dirty-page map (see wasi/abi.h)
 
   // Outputs.
   int stop = 0;  // 0, JINN_STOP_EXIT or JINN_STOP_OUTPUT_LIMIT
