@@ -1,0 +1,135 @@
+#include "contract/request.h"
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "contract/base64.h"
+#include "contract/headers.h"
+#include "contract/utf8.h"
+
+namespace jinn::contract {
+namespace {
+
+// The envelope is written by hand rather than through boost::json::serialize:
+// Boost copies string bytes through unchecked, so a header with invalid UTF-8
+// would make the whole envelope invalid JSON. Here every string passes through
+// the lossy UTF-8 filter in the same pass as the escaping.
+void appendEscaped(std::string_view text, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t start = 0;
+  auto flush = [&](size_t end) {
+    if (end > start) appendUtf8Lossy(text.substr(start, end - start), out);
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    flush(i);
+    start = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+  }
+  flush(text.size());
+}
+
+void appendString(std::string_view text, std::string& out) {
+  out.push_back('"');
+  appendEscaped(text, out);
+  out.push_back('"');
+}
+
+void appendField(std::string_view key, std::string_view value, std::string& out) {
+  out.push_back(',');
+  appendString(key, out);
+  out.push_back(':');
+  appendString(value, out);
+}
+
+void appendHeaders(std::span<const NameValue> headers, std::string& out) {
+  // Group by canonical name, keeping first-appearance order of names.
+  std::vector<std::string> names;
+  std::vector<std::vector<std::string_view>> values;
+  std::unordered_map<std::string, size_t> index;
+  for (const auto& [name, value] : headers) {
+    std::string canonical = canonicalHeaderKey(name);
+    auto [it, inserted] = index.try_emplace(canonical, names.size());
+    if (inserted) {
+      names.push_back(std::move(canonical));
+      values.emplace_back();
+    }
+    values[it->second].push_back(value);
+  }
+  out.append(",\"headers\":{");
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    appendString(names[i], out);
+    out.append(":[");
+    for (size_t k = 0; k < values[i].size(); ++k) {
+      if (k > 0) out.push_back(',');
+      appendString(values[i][k], out);
+    }
+    out.push_back(']');
+  }
+  out.push_back('}');
+}
+
+void appendParams(std::span<const NameValue> params, std::string& out) {
+  if (params.empty()) return;
+  out.append(",\"params\":{");
+  std::unordered_set<std::string_view> seen;
+  bool first = true;
+  for (const auto& [name, value] : params) {
+    if (!seen.insert(name).second) continue;  // a JSON object must not repeat a key
+    if (!first) out.push_back(',');
+    first = false;
+    appendString(name, out);
+    out.push_back(':');
+    appendString(value, out);
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
+void encodeRequestTo(const RequestView& request, std::string& out) {
+  out.clear();
+  out.reserve(256 + request.uri.size() * 2 + request.body.size() * 4 / 3);
+  out.append("{\"method\":");
+  appendString(request.method, out);
+  appendField("uri", request.uri, out);
+  appendField("path", request.path, out);
+  appendField("query", request.query, out);
+  appendHeaders(request.headers, out);
+  if (isValidUtf8(request.body)) {
+    appendField("body", request.body, out);
+  } else {
+    out.append(",\"body_base64\":\"");
+    base64EncodeTo(request.body, out);
+    out.push_back('"');
+  }
+  appendField("trace_id", request.trace_id, out);
+  appendField("remote_addr", request.remote_addr, out);
+  appendField("route", request.route, out);
+  appendParams(request.params, out);
+  out.push_back('}');
+}
+
+std::string encodeRequest(const RequestView& request) {
+  std::string out;
+  encodeRequestTo(request, out);
+  return out;
+}
+
+}  // namespace jinn::contract

@@ -1,0 +1,17 @@
+// Strict UTF-8 validation (RFC 3629): no overlong forms, no surrogates
+// (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace jinn::contract {
+
+bool isValidUtf8(std::string_view bytes);
+
+// Appends `bytes` to `out`, replacing each byte that does not start a valid
+// sequence with U+FFFD, as Go's encoding/json does when it marshals a string
+// (so the request envelope's text fields read the same as in Gojinn).
+void appendUtf8Lossy(std::string_view bytes, std::string& out);
+
+}  // namespace jinn::contract

@@ -1,0 +1,567 @@
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "contract/base64.h"
+#include "contract/headers.h"
+#include "contract/request.h"
+#include "contract/response.h"
+#include "contract/status.h"
+#include "contract/utf8.h"
+
+namespace jinn::contract {
+namespace {
+
+namespace json = boost::json;
+using namespace std::string_literals;
+
+json::object parseEnvelope(const std::string& text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  EXPECT_FALSE(ec) << text;
+  return v.is_object() ? v.as_object() : json::object{};
+}
+
+std::string str(const json::value& v) { return std::string(v.as_string().c_str(), v.as_string().size()); }
+
+// ---- base64 (RFC 4648 section 10 test vectors) ----
+
+TEST(Base64, Rfc4648Vectors) {
+  const std::pair<std::string, std::string> kVectors[] = {
+      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+  };
+  for (const auto& [plain, encoded] : kVectors) {
+    EXPECT_EQ(base64Encode(plain), encoded);
+    auto decoded = base64Decode(encoded);
+    ASSERT_TRUE(decoded) << encoded;
+    EXPECT_EQ(*decoded, plain);
+  }
+}
+
+TEST(Base64, AllBytesRoundTrip) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  for (size_t n = 0; n <= all.size(); n += 37) {
+    std::string part = all.substr(0, n);
+    EXPECT_EQ(base64Decode(base64Encode(part)), part);
+  }
+  EXPECT_EQ(base64Encode("\xfb\xff"), "+/8=");
+}
+
+TEST(Base64, StrictDecodingRejects) {
+  for (const char* bad : {"Zg", "Zg=", "Zm9v\n", " Zm9v", "Zm 9v", "Z===", "====", "Zg==Zg==",
+                          "Zm=v", "Zm9-", "Zm9_", "Zh==", "Zm9=", "Zm8=\r\n"}) {
+    EXPECT_FALSE(base64Decode(bad)) << bad;
+  }
+}
+
+// ---- UTF-8 ----
+
+TEST(Utf8, Valid) {
+  for (const char* ok : {"", "plain ascii", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                         "\xed\x9f\xbf", "\xee\x80\x80", "\xf4\x8f\xbf\xbf", "\xc2\x80"}) {
+    EXPECT_TRUE(isValidUtf8(ok)) << ok;
+  }
+  EXPECT_TRUE(isValidUtf8(std::string("a\0b", 3)));
+}
+
+TEST(Utf8, RejectsOverlongsSurrogatesAndRange) {
+  for (const char* bad : {
+           "\xc0\xaf", "\xc1\xbf",          // overlong 2-byte
+           "\xe0\x80\xaf", "\xe0\x9f\xbf",  // overlong 3-byte
+           "\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf",  // overlong 4-byte
+           "\xed\xa0\x80", "\xed\xbf\xbf",  // surrogates U+D800, U+DFFF
+           "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",  // > U+10FFFF / never valid
+           "\x80", "\xbf",                  // lone continuation
+           "\xc3", "\xe2\x82", "\xf0\x9f\x98",  // truncated
+           "\xc3\x28", "\xe2\x28\xa1",      // bad continuation
+       }) {
+    EXPECT_FALSE(isValidUtf8(bad)) << testing::PrintToString(std::string(bad));
+  }
+}
+
+TEST(Utf8, LossyReplacesEachBadByte) {
+  std::string out;
+  appendUtf8Lossy("a\xff\xc3\xa9\xe2\x82z", out);
+  EXPECT_EQ(out, "a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbdz");
+}
+
+// ---- header names ----
+
+TEST(Headers, CanonicalKeyLikeGo) {
+  EXPECT_EQ(canonicalHeaderKey("content-type"), "Content-Type");
+  EXPECT_EQ(canonicalHeaderKey("CONTENT-TYPE"), "Content-Type");
+  EXPECT_EQ(canonicalHeaderKey("x-request-id"), "X-Request-Id");
+  EXPECT_EQ(canonicalHeaderKey("www-authenticate"), "Www-Authenticate");
+  EXPECT_EQ(canonicalHeaderKey("a--b"), "A--B");
+  EXPECT_EQ(canonicalHeaderKey("-x"), "-X");
+  EXPECT_EQ(canonicalHeaderKey("x_y"), "X_y");
+  EXPECT_EQ(canonicalHeaderKey("1abc"), "1abc");
+  // Not a token: unchanged, as in Go.
+  EXPECT_EQ(canonicalHeaderKey("bad name"), "bad name");
+  EXPECT_EQ(canonicalHeaderKey("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(canonicalHeaderKey(""), "");
+}
+
+TEST(Headers, TokensValuesAndServerOwned) {
+  EXPECT_TRUE(isHeaderToken("X-Custom_1.!#$%&'*+^`|~"));
+  EXPECT_FALSE(isHeaderToken(""));
+  EXPECT_FALSE(isHeaderToken("a:b"));
+  EXPECT_FALSE(isHeaderToken("a b"));
+  EXPECT_TRUE(isValidHeaderValue("text/html; charset=utf-8\t\xc3\xa9"));
+  EXPECT_FALSE(isValidHeaderValue("a\r\nSet-Cookie: x"));
+  EXPECT_FALSE(isValidHeaderValue(std::string("a\0b", 3)));
+  EXPECT_FALSE(isValidHeaderValue("a\x7f"));
+  for (const char* owned : {"connection", "Keep-Alive", "te", "Trailer", "transfer-encoding",
+                            "Upgrade", "Content-Length", "Proxy-Connection", "proxy-authenticate"}) {
+    EXPECT_TRUE(isServerOwnedHeader(owned)) << owned;
+  }
+  for (const char* fine : {"Content-Type", "Set-Cookie", "Trailers-X", "Proxy", "Date"}) {
+    EXPECT_FALSE(isServerOwnedHeader(fine)) << fine;
+  }
+}
+
+// ---- request envelope ----
+
+TEST(Request, RoundTripsEveryField) {
+  std::vector<NameValue> headers = {{"content-type", "application/json"}, {"X-A", "1"}};
+  std::vector<NameValue> params = {{"id", "42"}, {"slug", "a\"b"}};
+  RequestView request;
+  request.method = "POST";
+  request.uri = "/users/42?x=1&y=%20";
+  request.path = "/users/42";
+  request.query = "x=1&y=%20";
+  request.headers = headers;
+  request.body = "{\"name\":\"caf\xc3\xa9\"}\n";
+  request.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  request.remote_addr = "203.0.113.7:51234";
+  request.route = "/users/{id}";
+  request.params = params;
+  std::string text = encodeRequest(request);
+  json::object o = parseEnvelope(text);
+  EXPECT_EQ(str(o.at("method")), "POST");
+  EXPECT_EQ(str(o.at("uri")), "/users/42?x=1&y=%20");
+  EXPECT_EQ(str(o.at("path")), "/users/42");
+  EXPECT_EQ(str(o.at("query")), "x=1&y=%20");
+  EXPECT_EQ(str(o.at("body")), request.body);
+  EXPECT_FALSE(o.contains("body_base64"));
+  EXPECT_EQ(str(o.at("trace_id")), request.trace_id);
+  EXPECT_EQ(str(o.at("remote_addr")), "203.0.113.7:51234");
+  EXPECT_EQ(str(o.at("route")), "/users/{id}");
+  EXPECT_EQ(str(o.at("params").at("id")), "42");
+  EXPECT_EQ(str(o.at("params").at("slug")), "a\"b");
+  EXPECT_EQ(str(o.at("headers").at("Content-Type").at(0)), "application/json");
+  EXPECT_EQ(text.find('\n'), std::string::npos);  // one line
+}
+
+TEST(Request, RepeatedHeadersGroupedUnderCanonicalNames) {
+  std::vector<NameValue> headers = {
+      {"accept", "text/html"}, {"X-Forwarded-For", "10.0.0.1"}, {"ACCEPT", "application/json"},
+      {"x-forwarded-for", "10.0.0.2"}, {"Cookie", "a=1"}};
+  RequestView request;
+  request.headers = headers;
+  json::object h = parseEnvelope(encodeRequest(request)).at("headers").as_object();
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h.at("Accept"), json::parse(R"(["text/html","application/json"])"));
+  EXPECT_EQ(h.at("X-Forwarded-For"), json::parse(R"(["10.0.0.1","10.0.0.2"])"));
+  EXPECT_EQ(h.at("Cookie"), json::parse(R"(["a=1"])"));
+  // First-appearance order of names.
+  std::vector<std::string> order;
+  for (const auto& e : h) order.emplace_back(e.key());
+  EXPECT_EQ(order, (std::vector<std::string>{"Accept", "X-Forwarded-For", "Cookie"}));
+}
+
+TEST(Request, EmptyRequestHasEveryFieldButParams) {
+  json::object o = parseEnvelope(encodeRequest(RequestView{}));
+  for (const char* key : {"method", "uri", "path", "query", "headers", "body", "trace_id",
+                          "remote_addr", "route"}) {
+    EXPECT_TRUE(o.contains(key)) << key;
+  }
+  EXPECT_FALSE(o.contains("params"));
+  EXPECT_FALSE(o.contains("body_base64"));
+  EXPECT_TRUE(o.at("headers").as_object().empty());
+}
+
+TEST(Request, BinaryBodyGoesToBase64) {
+  std::string body("\x89PNG\r\n\x1a\n\0\xff", 10);
+  RequestView request;
+  request.body = body;
+  json::object o = parseEnvelope(encodeRequest(request));
+  EXPECT_FALSE(o.contains("body"));
+  ASSERT_TRUE(o.contains("body_base64"));
+  EXPECT_EQ(base64Decode(str(o.at("body_base64"))), body);
+}
+
+TEST(Request, ControlCharactersInTextBodyAreEscaped) {
+  std::string body = "line1\nline2\t\"q\"\\ \x01 \0 end"s;
+  RequestView request;
+  request.body = body;
+  std::string text = encodeRequest(request);
+  EXPECT_NE(text.find("\\u0001"), std::string::npos);
+  EXPECT_NE(text.find("\\u0000"), std::string::npos);
+  EXPECT_EQ(str(parseEnvelope(text).at("body")), body);
+}
+
+TEST(Request, InvalidUtf8InTextFieldsBecomesReplacementCharacter) {
+  std::vector<NameValue> headers = {{"X-Latin1", "caf\xe9"}};
+  RequestView request;
+  request.uri = "/\xff";
+  request.headers = headers;
+  json::object o = parseEnvelope(encodeRequest(request));
+  EXPECT_EQ(str(o.at("uri")), "/\xef\xbf\xbd");
+  EXPECT_EQ(str(o.at("headers").at("X-Latin1").at(0)), "caf\xef\xbf\xbd");
+}
+
+TEST(Request, RepeatedParamKeepsFirst) {
+  std::vector<NameValue> params = {{"id", "1"}, {"id", "2"}};
+  RequestView request;
+  request.params = params;
+  std::string text = encodeRequest(request);
+  EXPECT_EQ(str(parseEnvelope(text).at("params").at("id")), "1");
+  EXPECT_EQ(text.find("\"2\""), std::string::npos);
+}
+
+// ---- response parsing ----
+
+FunctionResponse parseOk(std::string_view text, const ResponseLimits& limits = {}) {
+  ParseResult result = parseResponse(text, limits);
+  EXPECT_TRUE(result.ok()) << text << " -> " << (result.ok() ? "" : result.error().message);
+  return result.ok() ? result.value() : FunctionResponse{};
+}
+
+std::string parseError(std::string_view text, const ResponseLimits& limits = {}) {
+  ParseResult result = parseResponse(text, limits);
+  EXPECT_FALSE(result.ok()) << text;
+  return result.ok() ? "" : result.error().message;
+}
+
+TEST(Response, TypicalGojinnOutput) {
+  FunctionResponse r = parseOk(
+      R"({"status":201,"headers":{"Content-Type":["application/json"],"x-multi":["a","b"]},)"
+      R"("body":"{\"ok\":true}"})"
+      "\n");
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.headers, (std::vector<Header>{{"Content-Type", "application/json"},
+                                            {"X-Multi", "a"},
+                                            {"X-Multi", "b"}}));
+  EXPECT_EQ(r.body, "{\"ok\":true}");
+}
+
+TEST(Response, DefaultsAndGoZeroValues) {
+  FunctionResponse r = parseOk("{}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.headers.empty());
+  EXPECT_EQ(r.body, "");
+  // What a Go struct with nil map and unset Status marshals to.
+  r = parseOk(R"({"status":0,"headers":null,"body":"hi"})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hi");
+  r = parseOk(R"({"status":null,"headers":{"X-Nil":null,"X-Empty":[]}})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.headers.empty());
+}
+
+TEST(Response, SurroundingWhitespaceAllowed) {
+  EXPECT_EQ(parseOk(" \t\r\n{\"status\":404}\r\n\n  ").status, 404);
+}
+
+TEST(Response, KeysMatchIgnoringCaseLikeGo) {
+  FunctionResponse r = parseOk(R"({"Status":418,"Headers":{"X-A":"1"},"Body":"teapot"})");
+  EXPECT_EQ(r.status, 418);
+  EXPECT_EQ(r.body, "teapot");
+  EXPECT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(parseError(R"({"status":200,"Status":500})"), "output has a duplicate key \"status\"");
+}
+
+TEST(Response, PlainStringHeaderValueAccepted) {
+  FunctionResponse r = parseOk(R"({"headers":{"location":"/next","X-Pad":"  v  "}})");
+  EXPECT_EQ(r.headers, (std::vector<Header>{{"Location", "/next"}, {"X-Pad", "v"}}));
+}
+
+TEST(Response, UnknownKeysIgnored) {
+  FunctionResponse r = parseOk(R"({"status":200,"debug":{"deep":[1,2,{"x":null}]},"v":2})");
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST(Response, Base64Body) {
+  FunctionResponse r = parseOk(R"({"body_base64":"AP8QIA=="})");
+  EXPECT_EQ(r.body, std::string("\x00\xff\x10\x20", 4));
+  // A typed encoder's empty "body" next to body_base64 is fine.
+  r = parseOk(R"({"body":"","body_base64":"aGk="})");
+  EXPECT_EQ(r.body, "hi");
+  r = parseOk(R"({"body":"text","body_base64":""})");
+  EXPECT_EQ(r.body, "text");
+}
+
+TEST(Response, EscapedUnicodeBody) {
+  EXPECT_EQ(parseOk(R"({"body":"\u00e9\ud83d\ude00\u0000"})").body,
+            std::string("\xc3\xa9\xf0\x9f\x98\x80\0", 7));
+}
+
+TEST(Response, HopByHopAndFramingHeadersDropped) {
+  FunctionResponse r = parseOk(
+      R"({"headers":{"Connection":["close"],"transfer-encoding":"chunked","Content-Length":"999",)"
+      R"("Keep-Alive":"timeout=5","Upgrade":"h2c","TE":"trailers","Trailer":"X",)"
+      R"("Proxy-Authenticate":"Basic","Content-Type":"text/plain"}})");
+  EXPECT_EQ(r.headers, (std::vector<Header>{{"Content-Type", "text/plain"}}));
+}
+
+TEST(Response, NotASingleObject) {
+  const std::string kReason = "output is not a single JSON object";
+  for (const char* text : {"hello {\"status\":200}", "{\"status\":200} trailing", "{}{}",
+                           "{} {}", "[1,2]", "\"str\"", "42", "null", "true",
+                           "debug: starting\n{\"status\":200}\n", "{}\n\x0c"}) {
+    EXPECT_EQ(parseError(text), kReason) << text;
+  }
+  EXPECT_EQ(parseError(""), "output is empty");
+  EXPECT_EQ(parseError(" \n\r\t"), "output is empty");
+}
+
+TEST(Response, InvalidJson) {
+  for (const char* text : {"{", "{\"status\":}", "{\"status\":200,}", "{'a':1}",
+                           "{\"a\":1 /*c*/}", "{\"body\":\"\xff\"}", "{\"body\":\"a\nb\"}",
+                           "{\"body\":\"\\ud800\"}", "{\"a\":tru}"}) {
+    std::string error = parseError(text);
+    EXPECT_EQ(error.rfind("output is not valid JSON (", 0), 0u) << text << " -> " << error;
+  }
+  // Nesting is capped (Boost's default depth, 32).
+  std::string deep = "{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}";
+  EXPECT_EQ(parseError(deep).rfind("output is not valid JSON (", 0), 0u);
+}
+
+TEST(Response, DuplicateKeysRefusedAtAnyDepth) {
+  EXPECT_EQ(parseError(R"({"status":200,"status":500})"), "output has a duplicate key \"status\"");
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":"1","X-A":"2"}})"),
+            "output has a duplicate key \"X-A\"");
+  EXPECT_EQ(parseError(R"({"extra":{"k":1,"k":2}})"), "output has a duplicate key \"k\"");
+  // Key made of split parts (escapes) still compared whole.
+  EXPECT_EQ(parseError(R"({"st\u0061tus":1,"status":2})"), "output has a duplicate key \"status\"");
+  // A key not safe to echo is not echoed.
+  EXPECT_EQ(parseError(R"({"<script>":1,"<script>":2})"), "output has a duplicate key");
+  // Same key in sibling objects is fine.
+  EXPECT_EQ(parseOk(R"({"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":2}]})").status, 200);
+}
+
+TEST(Response, StatusMustBeAnIntegerInRange) {
+  const std::string kReason = "status must be an integer from 100 to 599";
+  for (const char* text : {R"({"status":99})", R"({"status":600})", R"({"status":-200})",
+                           R"({"status":"200"})", R"({"status":200.0})", R"({"status":2e2})",
+                           R"({"status":true})", R"({"status":[200]})",
+                           R"({"status":18446744073709551615})", R"({"status":4294967496})"}) {
+    EXPECT_EQ(parseError(text), kReason) << text;
+  }
+  EXPECT_EQ(parseOk(R"({"status":100})").status, 100);
+  EXPECT_EQ(parseOk(R"({"status":599})").status, 599);
+}
+
+TEST(Response, HeaderShapeErrors) {
+  EXPECT_EQ(parseError(R"({"headers":[]})"), "headers must be an object");
+  EXPECT_EQ(parseError(R"({"headers":"X-A: 1"})"), "headers must be an object");
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":1}})"),
+            "header \"X-A\" must have a string or an array of strings");
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":["ok",null]}})"),
+            "header \"X-A\" must have a string or an array of strings");
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":[["nested"]]}})"),
+            "header \"X-A\" must have a string or an array of strings");
+  for (const char* name : {"", "Bad Name", "X:Y", "Caf\u00e9", "X\r\nY"}) {
+    json::object headers;
+    headers[name] = "v";
+    json::object o;
+    o["headers"] = headers;
+    EXPECT_EQ(parseError(json::serialize(o)), "headers has an invalid header name") << name;
+  }
+}
+
+TEST(Response, CrlfInjectionRefused) {
+  const std::string kReason =
+      "header \"Location\" has a control character (CR, LF, NUL...) in its value";
+  for (const char* text : {R"({"headers":{"Location":"/x\r\nSet-Cookie: admin=1"}})",
+                           R"({"headers":{"Location":["/ok","/x\nY: z"]}})",
+                           R"({"headers":{"Location":"/x\rY"}})",
+                           R"({"headers":{"Location":"/x\u0000"}})",
+                           R"({"headers":{"Location":"/x\u000b"}})"}) {
+    EXPECT_EQ(parseError(text), kReason) << text;
+  }
+  // Refused even for a header that would be dropped.
+  EXPECT_EQ(parseError(R"({"headers":{"Connection":"close\r\nX: y"}})"),
+            "header \"Connection\" has a control character (CR, LF, NUL...) in its value");
+}
+
+TEST(Response, BodyErrors) {
+  EXPECT_EQ(parseError(R"({"body":42})"), "body must be a string");
+  EXPECT_EQ(parseError(R"({"body":{"a":1}})"), "body must be a string");
+  EXPECT_EQ(parseError(R"({"body_base64":true})"), "body_base64 must be a string");
+  EXPECT_EQ(parseError(R"({"body":"a","body_base64":"YQ=="})"), "body and body_base64 are both set");
+  for (const char* bad : {R"({"body_base64":"YQ"})", R"({"body_base64":"Y Q=="})",
+                          R"({"body_base64":"YQ==\n"})", R"({"body_base64":"YR=="})",
+                          R"({"body_base64":"Y-_="})"}) {
+    EXPECT_EQ(parseError(bad), "body_base64 is not valid base64") << bad;
+  }
+}
+
+TEST(Response, Limits) {
+  ResponseLimits limits;
+  limits.max_headers = 3;
+  limits.max_header_bytes = 40;
+  limits.max_body_bytes = 4;
+  EXPECT_EQ(parseOk(R"({"headers":{"A":["1","2","3"]},"body":"abcd"})", limits).body, "abcd");
+  EXPECT_EQ(parseError(R"({"headers":{"A":["1","2"],"B":["3","4"]}})", limits),
+            "too many headers (limit 3)");
+  // Dropped headers count too: they cost parsing all the same.
+  EXPECT_EQ(parseError(R"({"headers":{"Connection":["1","2","3"],"B":"4"}})", limits),
+            "too many headers (limit 3)");
+  EXPECT_EQ(parseError(R"({"headers":{"A":"0123456789012345678901234567890123456789"}})", limits),
+            "headers are too large (limit 40 bytes)");
+  EXPECT_EQ(parseError(R"({"body":"abcde"})", limits), "body is too large (limit 4 bytes)");
+  EXPECT_EQ(parseOk(R"({"body_base64":"YWJjZA=="})", limits).body, "abcd");
+  EXPECT_EQ(parseError(R"({"body_base64":"YWJjZGU="})", limits), "body is too large (limit 4 bytes)");
+  EXPECT_EQ(parseError(R"({"body_base64":"YWJjZGVmZ2hpamtsbW5vcA=="})", limits),
+            "body is too large (limit 4 bytes)");
+}
+
+// ---- middleware ----
+
+std::string middlewareError(std::string_view text) {
+  MiddlewareResult result = parseMiddleware(text);
+  EXPECT_FALSE(result.ok()) << text;
+  return result.ok() ? "" : result.error().message;
+}
+
+MiddlewareDecision middlewareOk(std::string_view text) {
+  MiddlewareResult result = parseMiddleware(text);
+  EXPECT_TRUE(result.ok()) << text << " -> " << (result.ok() ? "" : result.error().message);
+  return result.ok() ? result.value() : MiddlewareDecision{};
+}
+
+TEST(Middleware, PlainContinue) {
+  auto decision = middlewareOk(R"({"action":"continue"})");
+  ASSERT_TRUE(std::holds_alternative<MiddlewareContinue>(decision));
+  const auto& c = std::get<MiddlewareContinue>(decision);
+  EXPECT_TRUE(c.set_headers.empty());
+  EXPECT_TRUE(c.remove_headers.empty());
+  EXPECT_FALSE(c.body.has_value());
+}
+
+TEST(Middleware, ContinueWithChanges) {
+  auto decision = middlewareOk(
+      R"({"action":"continue","set_headers":{"x-user":["alice"],"X-Roles":["a","b"],)"
+      R"("Content-Length":"5"},"remove_headers":["authorization","Cookie"],"body":"new"})");
+  ASSERT_TRUE(std::holds_alternative<MiddlewareContinue>(decision));
+  const auto& c = std::get<MiddlewareContinue>(decision);
+  EXPECT_EQ(c.set_headers,
+            (std::vector<Header>{{"X-User", "alice"}, {"X-Roles", "a"}, {"X-Roles", "b"}}));
+  EXPECT_EQ(c.remove_headers, (std::vector<std::string>{"Authorization", "Cookie"}));
+  EXPECT_EQ(c.body, "new");
+}
+
+TEST(Middleware, ContinueBodyRules) {
+  auto c = std::get<MiddlewareContinue>(middlewareOk(R"({"action":"continue","body":""})"));
+  EXPECT_EQ(c.body, "");  // present: replaces with empty
+  c = std::get<MiddlewareContinue>(middlewareOk(R"({"action":"continue","body":null})"));
+  EXPECT_FALSE(c.body.has_value());
+  c = std::get<MiddlewareContinue>(middlewareOk(R"({"action":"continue","body_base64":"AA=="})"));
+  EXPECT_EQ(c.body, std::string(1, '\0'));
+  // Zero values of respond-only keys (typed encoders) are fine.
+  middlewareOk(R"({"action":"continue","status":0,"headers":{}})");
+}
+
+TEST(Middleware, Respond) {
+  auto decision = middlewareOk(
+      R"({"action":"respond","status":401,"headers":{"WWW-Authenticate":"Bearer"},"body":"no"})");
+  ASSERT_TRUE(std::holds_alternative<MiddlewareRespond>(decision));
+  const auto& r = std::get<MiddlewareRespond>(decision).response;
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.headers, (std::vector<Header>{{"Www-Authenticate", "Bearer"}}));
+  EXPECT_EQ(r.body, "no");
+  // respond without status: 200.
+  EXPECT_EQ(std::get<MiddlewareRespond>(middlewareOk(R"({"action":"respond"})")).response.status,
+            200);
+}
+
+TEST(Middleware, GojinnCompatStatusWithoutAction) {
+  auto decision = middlewareOk(R"({"status":403,"body":"forbidden"})");
+  ASSERT_TRUE(std::holds_alternative<MiddlewareRespond>(decision));
+  EXPECT_EQ(std::get<MiddlewareRespond>(decision).response.status, 403);
+}
+
+TEST(Middleware, Errors) {
+  EXPECT_EQ(middlewareError("{}"), "middleware output has no action");
+  EXPECT_EQ(middlewareError(R"({"body":"x"})"), "middleware output has no action");
+  EXPECT_EQ(middlewareError(R"({"action":"stop"})"), "action must be \"continue\" or \"respond\"");
+  EXPECT_EQ(middlewareError(R"({"action":"Continue"})"),
+            "action must be \"continue\" or \"respond\"");
+  EXPECT_EQ(middlewareError(R"({"action":1})"), "action must be \"continue\" or \"respond\"");
+  EXPECT_EQ(middlewareError(R"({"action":"continue","status":403})"),
+            "\"status\" is only allowed with action \"respond\"");
+  EXPECT_EQ(middlewareError(R"({"action":"continue","headers":{"X":"1"}})"),
+            "\"headers\" is only allowed with action \"respond\"");
+  EXPECT_EQ(middlewareError(R"({"action":"respond","set_headers":{"X":"1"}})"),
+            "\"set_headers\" is only allowed with action \"continue\"");
+  EXPECT_EQ(middlewareError(R"({"action":"respond","remove_headers":["X"]})"),
+            "\"remove_headers\" is only allowed with action \"continue\"");
+  EXPECT_EQ(middlewareError(R"({"action":"continue","set_headers":["X"]})"),
+            "set_headers must be an object");
+  EXPECT_EQ(middlewareError(R"({"action":"continue","set_headers":{"X":"a\r\nb"}})"),
+            "header \"X\" has a control character (CR, LF, NUL...) in its value");
+  EXPECT_EQ(middlewareError(R"({"action":"continue","remove_headers":"X"})"),
+            "remove_headers must be an array of header names");
+  EXPECT_EQ(middlewareError(R"({"action":"continue","remove_headers":["bad name"]})"),
+            "remove_headers must be an array of header names");
+  EXPECT_EQ(middlewareError(R"({"action":"respond","status":700})"),
+            "status must be an integer from 100 to 599");
+  EXPECT_EQ(middlewareError(R"({"action":"continue"} extra)"), "output is not a single JSON object");
+  EXPECT_EQ(middlewareError(R"({"action":"continue","action":"respond"})"),
+            "output has a duplicate key \"action\"");
+}
+
+// ---- outcome -> HTTP status ----
+
+TEST(Status, MappingTable) {
+  struct Row {
+    Outcome outcome;
+    int exit_code;
+    bool response_ok;
+    int status;
+    const char* reason;
+  };
+  const Row kRows[] = {
+      {Outcome::kExited, 0, true, kUseFunctionStatus, ""},
+      {Outcome::kExited, 0, false, 502, "function returned an invalid response"},
+      {Outcome::kExited, 3, true, 500, "function exited with code 3"},
+      {Outcome::kExited, 1, false, 500, "function exited with code 1"},
+      {Outcome::kTrapUnreachable, 0, false, 500, "function crashed (trap: unreachable executed)"},
+      {Outcome::kTrapOutOfBounds, 0, true, 500,
+       "function crashed (trap: out of bounds memory access)"},
+      {Outcome::kTrapIntegerOverflow, 0, false, 500, "function crashed (trap: integer overflow)"},
+      {Outcome::kTrapDivideByZero, 0, false, 500,
+       "function crashed (trap: integer divide by zero)"},
+      {Outcome::kTrapInvalidConversion, 0, false, 500,
+       "function crashed (trap: invalid conversion to integer)"},
+      {Outcome::kTrapIndirectCall, 0, false, 500, "function crashed (trap: bad indirect call)"},
+      {Outcome::kTrapStackOverflow, 0, false, 500, "function crashed (trap: stack overflow)"},
+      {Outcome::kTimeout, 0, true, 504, "function timed out"},
+      {Outcome::kOutOfMemory, 0, false, 500, "function exceeded its memory limit"},
+      {Outcome::kOutputTooLarge, 0, false, 502, "function output is too large"},
+      {Outcome::kHostError, 0, false, 503, "server could not start the function"},
+  };
+  for (const Row& row : kRows) {
+    SCOPED_TRACE(static_cast<int>(row.outcome));
+    EXPECT_EQ(httpStatusFor(row.outcome, row.exit_code, row.response_ok), row.status);
+    EXPECT_EQ(failureReason(row.outcome, row.exit_code, row.response_ok), row.reason);
+  }
+}
+
+TEST(Status, InvalidResponseReasonCarriesParseError) {
+  ParseResult parsed = parseResponse("not json");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(failureReason(Outcome::kExited, 0, false, parsed.error().message),
+            "function returned an invalid response: output is not a single JSON object");
+}
+
+}  // namespace
+}  // namespace jinn::contract
