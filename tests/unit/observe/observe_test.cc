@@ -147,7 +147,9 @@ TEST(Metrics, ExpositionFormat) {
     EXPECT_FALSE(e.help.at(name).empty()) << name;
     const size_t at = page.find("# HELP " + name + " ");
     ASSERT_NE(at, std::string::npos) << name;
-    if (i > 0) EXPECT_GT(at, last) << name;
+    if (i > 0) {
+      EXPECT_GT(at, last) << name;
+    }
     EXPECT_EQ(page.substr(page.find('\n', at) + 1, 7 + name.size() + 1), "# TYPE " + name + " ");
     last = at;
   }
