@@ -1,0 +1,19 @@
+// The realistic out-of-memory guest: allocates 64 KiB blocks (touching each so
+// the memory is really used) until malloc fails, then aborts, which is a trap
+// right after a refused memory.grow. Prints the number of blocks to stderr
+// first so a test failure shows how far it got.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(void) {
+  unsigned long blocks = 0;
+  for (;;) {
+    char* p = malloc(65536);
+    if (!p) break;
+    memset(p, 0xab, 65536);
+    blocks++;
+  }
+  fprintf(stderr, "blocks %lu\n", blocks);
+  abort();
+}
