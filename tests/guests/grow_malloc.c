@@ -6,12 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+// The blocks are chained and the chain is published through a volatile, or
+// the compiler may drop the unused allocations and the loop never ends.
+static void* volatile g_chain;
+
 int main(void) {
   unsigned long blocks = 0;
   for (;;) {
-    char* p = malloc(65536);
+    void** p = malloc(65536);
     if (!p) break;
     memset(p, 0xab, 65536);
+    *p = g_chain;
+    g_chain = p;
     blocks++;
   }
   fprintf(stderr, "blocks %lu\n", blocks);
