@@ -50,6 +50,14 @@ void appendString(std::string_view text, std::string& out) {
   out.push_back('"');
 }
 
+// `text` as it will read once written into JSON (invalid UTF-8 replaced).
+std::string jsonText(std::string_view text) {
+  if (isValidUtf8(text)) return std::string(text);
+  std::string out;
+  appendUtf8Lossy(text, out);
+  return out;
+}
+
 void appendField(std::string_view key, std::string_view value, std::string& out) {
   out.push_back(',');
   appendString(key, out);
@@ -63,7 +71,9 @@ void appendHeaders(std::span<const NameValue> headers, std::string& out) {
   std::vector<std::vector<std::string_view>> values;
   std::unordered_map<std::string, size_t> index;
   for (const auto& [name, value] : headers) {
-    std::string canonical = canonicalHeaderKey(name);
+    // Group on the name as it will be written: two different invalid names
+    // can turn into the same U+FFFD text, and a JSON key must not repeat.
+    std::string canonical = jsonText(canonicalHeaderKey(name));
     auto [it, inserted] = index.try_emplace(canonical, names.size());
     if (inserted) {
       names.push_back(std::move(canonical));
@@ -88,13 +98,14 @@ void appendHeaders(std::span<const NameValue> headers, std::string& out) {
 void appendParams(std::span<const NameValue> params, std::string& out) {
   if (params.empty()) return;
   out.append(",\"params\":{");
-  std::unordered_set<std::string_view> seen;
+  std::unordered_set<std::string> seen;
   bool first = true;
   for (const auto& [name, value] : params) {
-    if (!seen.insert(name).second) continue;  // a JSON object must not repeat a key
+    std::string key = jsonText(name);
+    if (!seen.insert(key).second) continue;  // a JSON object must not repeat a key
     if (!first) out.push_back(',');
     first = false;
-    appendString(name, out);
+    appendString(key, out);
     out.push_back(':');
     appendString(value, out);
   }

@@ -1,14 +1,15 @@
 // libFuzzer target for encodeRequest: arbitrary bytes in every field must
 // still give one valid JSON object, with the body recoverable exactly (from
 // "body" or "body_base64") and base64 round-tripping.
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
+#include <boost/json/object.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "contract/base64.h"
+#include "contract/json_reader.h"
 #include "contract/request.h"
 #include "contract/utf8.h"
 #include "fuzz_check.h"
@@ -55,10 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.params = params;
 
   std::string text = encodeRequest(request);
-  boost::json::error_code ec;
-  boost::json::value value = boost::json::parse(text, ec);
-  fuzz::check(!ec && value.is_object(), "envelope is not a JSON object");
-  const boost::json::object& object = value.get_object();
+  // The contract's own strict reader: one object, valid UTF-8, no repeated key.
+  std::string error;
+  std::optional<boost::json::object> parsed = parseSingleObject(text, error);
+  fuzz::check(parsed.has_value(), "envelope is not a single JSON object without repeated keys");
+  const boost::json::object& object = *parsed;
   std::string body;
   if (const auto* b = object.if_contains("body")) {
     fuzz::check(!object.contains("body_base64"), "both body and body_base64");

@@ -8,6 +8,7 @@
 
 #include "contract/base64.h"
 #include "contract/headers.h"
+#include "contract/json_reader.h"
 #include "contract/request.h"
 #include "contract/response.h"
 #include "contract/status.h"
@@ -215,6 +216,19 @@ TEST(Request, InvalidUtf8InTextFieldsBecomesReplacementCharacter) {
   json::object o = parseEnvelope(encodeRequest(request));
   EXPECT_EQ(str(o.at("uri")), "/\xef\xbf\xbd");
   EXPECT_EQ(str(o.at("headers").at("X-Latin1").at(0)), "caf\xef\xbf\xbd");
+}
+
+TEST(Request, InvalidNamesThatReadTheSameAreOneKey) {
+  std::vector<NameValue> headers = {{"\xff", "a"}, {"\xfe", "b"}};
+  std::vector<NameValue> params = {{"\xff", "1"}, {"\xfe", "2"}};
+  RequestView request;
+  request.headers = headers;
+  request.params = params;
+  std::string error;
+  auto object = parseSingleObject(encodeRequest(request), error);  // refuses repeated keys
+  ASSERT_TRUE(object) << error;
+  EXPECT_EQ(object->at("headers").at("\xef\xbf\xbd"), json::parse(R"(["a","b"])"));
+  EXPECT_EQ(str(object->at("params").at("\xef\xbf\xbd")), "1");
 }
 
 TEST(Request, RepeatedParamKeepsFirst) {
