@@ -16,17 +16,17 @@ using NameValue = std::pair<std::string_view, std::string_view>;
 // not valid UTF-8 become U+FFFD there (as Go's encoding/json does). Only the
 // body has a lossless binary form (body_base64).
 struct RequestView {
-  std::string_view method;       // "GET"
-  std::string_view uri;          // path + "?" + query as received ("/a%20b?x=1")
-  std::string_view path;         // "/a%20b", as received (not decoded)
-  std::string_view query;        // "x=1", raw, without '?'
+  std::string_view method;             // "GET"
+  std::string_view uri;                // path + "?" + query as received ("/a%20b?x=1")
+  std::string_view path;               // "/a%20b", as received (not decoded)
+  std::string_view query;              // "x=1", raw, without '?'
   std::span<const NameValue> headers;  // in arrival order; names may repeat, any case
-  std::string_view body;         // raw bytes
-  std::string_view trace_id;     // given by the caller; "" if none
-  std::string_view remote_addr;  // "203.0.113.7:51234"
-  std::string_view route;        // the matched route pattern ("/users/{id}")
-  std::span<const NameValue> params;  // route parameters; omitted from JSON when empty.
-                                      // A repeated name keeps its first value.
+  std::string_view body;               // raw bytes
+  std::string_view trace_id;           // given by the caller; "" if none
+  std::string_view remote_addr;        // "203.0.113.7:51234"
+  std::string_view route;              // the matched route pattern ("/users/{id}")
+  std::span<const NameValue> params;   // route parameters; omitted from JSON when empty.
+                                       // A repeated name keeps its first value.
 };
 
 // Writes the envelope as one line of compact JSON (no trailing newline).

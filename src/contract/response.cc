@@ -18,7 +18,14 @@ namespace json = boost::json;
 // case, so a Go function with untagged fields prints "Status" and Gojinn reads
 // it; we match known keys the same way (ASCII only). Unknown keys are ignored.
 enum class Field : uint8_t {
-  kAction, kStatus, kHeaders, kBody, kBodyBase64, kSetHeaders, kRemoveHeaders, kCount
+  kAction,
+  kStatus,
+  kHeaders,
+  kBody,
+  kBodyBase64,
+  kSetHeaders,
+  kRemoveHeaders,
+  kCount
 };
 constexpr std::array<std::string_view, static_cast<size_t>(Field::kCount)> kFieldNames = {
     "action", "status", "headers", "body", "body_base64", "set_headers", "remove_headers",
@@ -108,8 +115,8 @@ class HeaderBudget {
     }
     bytes_ += name_bytes + value_bytes;
     if (bytes_ > limits_.max_header_bytes) {
-      error = "headers are too large (limit " + std::to_string(limits_.max_header_bytes) +
-              " bytes)";
+      error =
+          "headers are too large (limit " + std::to_string(limits_.max_header_bytes) + " bytes)";
       return false;
     }
     return true;
@@ -189,8 +196,8 @@ bool parseBody(const Fields& fields, const ResponseLimits& limits, std::optional
     error = "body and body_base64 are both set";
     return false;
   }
-  std::string too_large = "body is too large (limit " + std::to_string(limits.max_body_bytes) +
-                          " bytes)";
+  std::string too_large =
+      "body is too large (limit " + std::to_string(limits.max_body_bytes) + " bytes)";
   if (encoded != nullptr && (text == nullptr || text->get_string().empty())) {
     std::string_view b64 = view(encoded->get_string());
     // A cheap bound first, so a huge body is refused without decoding it.

@@ -24,9 +24,9 @@ struct ResponseLimits {
 using Header = std::pair<std::string, std::string>;
 
 struct FunctionResponse {
-  int status = 200;              // 100..599
-  std::vector<Header> headers;   // canonical names, valid values, server-owned ones dropped
-  std::string body;              // decoded bytes
+  int status = 200;             // 100..599
+  std::vector<Header> headers;  // canonical names, valid values, server-owned ones dropped
+  std::string body;             // decoded bytes
 };
 
 // Error messages are short, fixed phrases (plus a limit, a byte offset or a

@@ -20,21 +20,30 @@ struct OutcomeMapping {
 OutcomeMapping mappingFor(jinn::Outcome outcome) {
   using jinn::Outcome;
   switch (outcome) {
-    case Outcome::kExited: return {kUseFunctionStatus, ""};
-    case Outcome::kTrapUnreachable: return {500, "function crashed (trap: unreachable executed)"};
+    case Outcome::kExited:
+      return {kUseFunctionStatus, ""};
+    case Outcome::kTrapUnreachable:
+      return {500, "function crashed (trap: unreachable executed)"};
     case Outcome::kTrapOutOfBounds:
       return {500, "function crashed (trap: out of bounds memory access)"};
-    case Outcome::kTrapIntegerOverflow: return {500, "function crashed (trap: integer overflow)"};
+    case Outcome::kTrapIntegerOverflow:
+      return {500, "function crashed (trap: integer overflow)"};
     case Outcome::kTrapDivideByZero:
       return {500, "function crashed (trap: integer divide by zero)"};
     case Outcome::kTrapInvalidConversion:
       return {500, "function crashed (trap: invalid conversion to integer)"};
-    case Outcome::kTrapIndirectCall: return {500, "function crashed (trap: bad indirect call)"};
-    case Outcome::kTrapStackOverflow: return {500, "function crashed (trap: stack overflow)"};
-    case Outcome::kTimeout: return {504, "function timed out"};
-    case Outcome::kOutOfMemory: return {500, "function exceeded its memory limit"};
-    case Outcome::kOutputTooLarge: return {502, "function output is too large"};
-    case Outcome::kHostError: return {503, "server could not start the function"};
+    case Outcome::kTrapIndirectCall:
+      return {500, "function crashed (trap: bad indirect call)"};
+    case Outcome::kTrapStackOverflow:
+      return {500, "function crashed (trap: stack overflow)"};
+    case Outcome::kTimeout:
+      return {504, "function timed out"};
+    case Outcome::kOutOfMemory:
+      return {500, "function exceeded its memory limit"};
+    case Outcome::kOutputTooLarge:
+      return {502, "function output is too large"};
+    case Outcome::kHostError:
+      return {503, "server could not start the function"};
   }
   return {500, "function failed"};  // an Outcome added without a row here
 }

@@ -31,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& name : next.remove_headers) {
     fuzz::check(isHeaderToken(name) && canonicalHeaderKey(name) == name, "bad remove_headers name");
   }
-  fuzz::check(!next.body || next.body->size() <= limits.max_body_bytes, "body larger than the limit");
+  fuzz::check(!next.body || next.body->size() <= limits.max_body_bytes,
+              "body larger than the limit");
   return 0;
 }

@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -27,14 +27,21 @@ json::object parseEnvelope(const std::string& text) {
   return v.is_object() ? v.as_object() : json::object{};
 }
 
-std::string str(const json::value& v) { return std::string(v.as_string().c_str(), v.as_string().size()); }
+std::string str(const json::value& v) {
+  return std::string(v.as_string().c_str(), v.as_string().size());
+}
 
 // ---- base64 (RFC 4648 section 10 test vectors) ----
 
 TEST(Base64, Rfc4648Vectors) {
   const std::pair<std::string, std::string> kVectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : kVectors) {
     EXPECT_EQ(base64Encode(plain), encoded);
@@ -73,14 +80,25 @@ TEST(Utf8, Valid) {
 
 TEST(Utf8, RejectsOverlongsSurrogatesAndRange) {
   for (const char* bad : {
-           "\xc0\xaf", "\xc1\xbf",          // overlong 2-byte
-           "\xe0\x80\xaf", "\xe0\x9f\xbf",  // overlong 3-byte
-           "\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf",  // overlong 4-byte
-           "\xed\xa0\x80", "\xed\xbf\xbf",  // surrogates U+D800, U+DFFF
-           "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",  // > U+10FFFF / never valid
-           "\x80", "\xbf",                  // lone continuation
-           "\xc3", "\xe2\x82", "\xf0\x9f\x98",  // truncated
-           "\xc3\x28", "\xe2\x28\xa1",      // bad continuation
+           "\xc0\xaf",
+           "\xc1\xbf",  // overlong 2-byte
+           "\xe0\x80\xaf",
+           "\xe0\x9f\xbf",  // overlong 3-byte
+           "\xf0\x80\x80\xaf",
+           "\xf0\x8f\xbf\xbf",  // overlong 4-byte
+           "\xed\xa0\x80",
+           "\xed\xbf\xbf",  // surrogates U+D800, U+DFFF
+           "\xf4\x90\x80\x80",
+           "\xf5\x80\x80\x80",
+           "\xff",
+           "\xfe",  // > U+10FFFF / never valid
+           "\x80",
+           "\xbf",  // lone continuation
+           "\xc3",
+           "\xe2\x82",
+           "\xf0\x9f\x98",  // truncated
+           "\xc3\x28",
+           "\xe2\x28\xa1",  // bad continuation
        }) {
     EXPECT_FALSE(isValidUtf8(bad)) << testing::PrintToString(std::string(bad));
   }
@@ -118,8 +136,9 @@ TEST(Headers, TokensValuesAndServerOwned) {
   EXPECT_FALSE(isValidHeaderValue("a\r\nSet-Cookie: x"));
   EXPECT_FALSE(isValidHeaderValue(std::string("a\0b", 3)));
   EXPECT_FALSE(isValidHeaderValue("a\x7f"));
-  for (const char* owned : {"connection", "Keep-Alive", "te", "Trailer", "transfer-encoding",
-                            "Upgrade", "Content-Length", "Proxy-Connection", "proxy-authenticate"}) {
+  for (const char* owned :
+       {"connection", "Keep-Alive", "te", "Trailer", "transfer-encoding", "Upgrade",
+        "Content-Length", "Proxy-Connection", "proxy-authenticate"}) {
     EXPECT_TRUE(isServerOwnedHeader(owned)) << owned;
   }
   for (const char* fine : {"Content-Type", "Set-Cookie", "Trailers-X", "Proxy", "Date"}) {
@@ -161,9 +180,11 @@ TEST(Request, RoundTripsEveryField) {
 }
 
 TEST(Request, RepeatedHeadersGroupedUnderCanonicalNames) {
-  std::vector<NameValue> headers = {
-      {"accept", "text/html"}, {"X-Forwarded-For", "10.0.0.1"}, {"ACCEPT", "application/json"},
-      {"x-forwarded-for", "10.0.0.2"}, {"Cookie", "a=1"}};
+  std::vector<NameValue> headers = {{"accept", "text/html"},
+                                    {"X-Forwarded-For", "10.0.0.1"},
+                                    {"ACCEPT", "application/json"},
+                                    {"x-forwarded-for", "10.0.0.2"},
+                                    {"Cookie", "a=1"}};
   RequestView request;
   request.headers = headers;
   json::object h = parseEnvelope(encodeRequest(request)).at("headers").as_object();
@@ -179,8 +200,8 @@ TEST(Request, RepeatedHeadersGroupedUnderCanonicalNames) {
 
 TEST(Request, EmptyRequestHasEveryFieldButParams) {
   json::object o = parseEnvelope(encodeRequest(RequestView{}));
-  for (const char* key : {"method", "uri", "path", "query", "headers", "body", "trace_id",
-                          "remote_addr", "route"}) {
+  for (const char* key :
+       {"method", "uri", "path", "query", "headers", "body", "trace_id", "remote_addr", "route"}) {
     EXPECT_TRUE(o.contains(key)) << key;
   }
   EXPECT_FALSE(o.contains("params"));
@@ -260,9 +281,9 @@ TEST(Response, TypicalGojinnOutput) {
       R"("body":"{\"ok\":true}"})"
       "\n");
   EXPECT_EQ(r.status, 201);
-  EXPECT_EQ(r.headers, (std::vector<Header>{{"Content-Type", "application/json"},
-                                            {"X-Multi", "a"},
-                                            {"X-Multi", "b"}}));
+  EXPECT_EQ(r.headers,
+            (std::vector<Header>{
+                {"Content-Type", "application/json"}, {"X-Multi", "a"}, {"X-Multi", "b"}}));
   EXPECT_EQ(r.body, "{\"ok\":true}");
 }
 
@@ -327,9 +348,9 @@ TEST(Response, HopByHopAndFramingHeadersDropped) {
 
 TEST(Response, NotASingleObject) {
   const std::string kReason = "output is not a single JSON object";
-  for (const char* text : {"hello {\"status\":200}", "{\"status\":200} trailing", "{}{}",
-                           "{} {}", "[1,2]", "\"str\"", "42", "null", "true",
-                           "debug: starting\n{\"status\":200}\n", "{}\n\x0c"}) {
+  for (const char* text :
+       {"hello {\"status\":200}", "{\"status\":200} trailing", "{}{}", "{} {}", "[1,2]", "\"str\"",
+        "42", "null", "true", "debug: starting\n{\"status\":200}\n", "{}\n\x0c"}) {
     EXPECT_EQ(parseError(text), kReason) << text;
   }
   EXPECT_EQ(parseError(""), "output is empty");
@@ -337,9 +358,9 @@ TEST(Response, NotASingleObject) {
 }
 
 TEST(Response, InvalidJson) {
-  for (const char* text : {"{", "{\"status\":}", "{\"status\":200,}", "{'a':1}",
-                           "{\"a\":1 /*c*/}", "{\"body\":\"\xff\"}", "{\"body\":\"a\nb\"}",
-                           "{\"body\":\"\\ud800\"}", "{\"a\":tru}"}) {
+  for (const char* text :
+       {"{", "{\"status\":}", "{\"status\":200,}", "{'a':1}", "{\"a\":1 /*c*/}",
+        "{\"body\":\"\xff\"}", "{\"body\":\"a\nb\"}", "{\"body\":\"\\ud800\"}", "{\"a\":tru}"}) {
     std::string error = parseError(text);
     EXPECT_EQ(error.rfind("output is not valid JSON (", 0), 0u) << text << " -> " << error;
   }
@@ -363,10 +384,10 @@ TEST(Response, DuplicateKeysRefusedAtAnyDepth) {
 
 TEST(Response, StatusMustBeAnIntegerInRange) {
   const std::string kReason = "status must be an integer from 100 to 599";
-  for (const char* text : {R"({"status":99})", R"({"status":600})", R"({"status":-200})",
-                           R"({"status":"200"})", R"({"status":200.0})", R"({"status":2e2})",
-                           R"({"status":true})", R"({"status":[200]})",
-                           R"({"status":18446744073709551615})", R"({"status":4294967496})"}) {
+  for (const char* text :
+       {R"({"status":99})", R"({"status":600})", R"({"status":-200})", R"({"status":"200"})",
+        R"({"status":200.0})", R"({"status":2e2})", R"({"status":true})", R"({"status":[200]})",
+        R"({"status":18446744073709551615})", R"({"status":4294967496})"}) {
     EXPECT_EQ(parseError(text), kReason) << text;
   }
   EXPECT_EQ(parseOk(R"({"status":100})").status, 100);
@@ -394,11 +415,10 @@ TEST(Response, HeaderShapeErrors) {
 TEST(Response, CrlfInjectionRefused) {
   const std::string kReason =
       "header \"Location\" has a control character (CR, LF, NUL...) in its value";
-  for (const char* text : {R"({"headers":{"Location":"/x\r\nSet-Cookie: admin=1"}})",
-                           R"({"headers":{"Location":["/ok","/x\nY: z"]}})",
-                           R"({"headers":{"Location":"/x\rY"}})",
-                           R"({"headers":{"Location":"/x\u0000"}})",
-                           R"({"headers":{"Location":"/x\u000b"}})"}) {
+  for (const char* text :
+       {R"({"headers":{"Location":"/x\r\nSet-Cookie: admin=1"}})",
+        R"({"headers":{"Location":["/ok","/x\nY: z"]}})", R"({"headers":{"Location":"/x\rY"}})",
+        R"({"headers":{"Location":"/x\u0000"}})", R"({"headers":{"Location":"/x\u000b"}})"}) {
     EXPECT_EQ(parseError(text), kReason) << text;
   }
   // Refused even for a header that would be dropped.
@@ -410,10 +430,11 @@ TEST(Response, BodyErrors) {
   EXPECT_EQ(parseError(R"({"body":42})"), "body must be a string");
   EXPECT_EQ(parseError(R"({"body":{"a":1}})"), "body must be a string");
   EXPECT_EQ(parseError(R"({"body_base64":true})"), "body_base64 must be a string");
-  EXPECT_EQ(parseError(R"({"body":"a","body_base64":"YQ=="})"), "body and body_base64 are both set");
-  for (const char* bad : {R"({"body_base64":"YQ"})", R"({"body_base64":"Y Q=="})",
-                          R"({"body_base64":"YQ==\n"})", R"({"body_base64":"YR=="})",
-                          R"({"body_base64":"Y-_="})"}) {
+  EXPECT_EQ(parseError(R"({"body":"a","body_base64":"YQ=="})"),
+            "body and body_base64 are both set");
+  for (const char* bad :
+       {R"({"body_base64":"YQ"})", R"({"body_base64":"Y Q=="})", R"({"body_base64":"YQ==\n"})",
+        R"({"body_base64":"YR=="})", R"({"body_base64":"Y-_="})"}) {
     EXPECT_EQ(parseError(bad), "body_base64 is not valid base64") << bad;
   }
 }
@@ -433,7 +454,8 @@ TEST(Response, Limits) {
             "headers are too large (limit 40 bytes)");
   EXPECT_EQ(parseError(R"({"body":"abcde"})", limits), "body is too large (limit 4 bytes)");
   EXPECT_EQ(parseOk(R"({"body_base64":"YWJjZA=="})", limits).body, "abcd");
-  EXPECT_EQ(parseError(R"({"body_base64":"YWJjZGU="})", limits), "body is too large (limit 4 bytes)");
+  EXPECT_EQ(parseError(R"({"body_base64":"YWJjZGU="})", limits),
+            "body is too large (limit 4 bytes)");
   EXPECT_EQ(parseError(R"({"body_base64":"YWJjZGVmZ2hpamtsbW5vcA=="})", limits),
             "body is too large (limit 4 bytes)");
 }
@@ -528,7 +550,8 @@ TEST(Middleware, Errors) {
             "remove_headers must be an array of header names");
   EXPECT_EQ(middlewareError(R"({"action":"respond","status":700})"),
             "status must be an integer from 100 to 599");
-  EXPECT_EQ(middlewareError(R"({"action":"continue"} extra)"), "output is not a single JSON object");
+  EXPECT_EQ(middlewareError(R"({"action":"continue"} extra)"),
+            "output is not a single JSON object");
   EXPECT_EQ(middlewareError(R"({"action":"continue","action":"respond"})"),
             "output has a duplicate key \"action\"");
 }
