@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/serve.h"
 #include "jinn/jinn.h"
 #include "util/units.h"
 
@@ -32,6 +33,8 @@ const char kUsage[] =
     "usage:\n"
     "  jinn run [--env K=V]... [--dir HOST[::GUEST]]... [--timeout DUR] [--memory SIZE]\n"
     "           [--max-output SIZE] FILE [ARGS...]\n"
+    "  jinn serve -c CONFIG.toml\n"
+    "  jinn check -c CONFIG.toml\n"
     "  jinn compile FILE [--output ARTIFACT]\n"
     "  jinn bench FILE [--requests N] [--stdin FILE] [--timeout DUR] [--memory SIZE]\n"
     "  jinn version\n"
@@ -338,6 +341,8 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   std::vector<std::string> rest(argv + 2, argv + argc);
   if (cmd == "run") return cmdRun(rest);
+  if (cmd == "serve") return jinn::cli::serve(rest);
+  if (cmd == "check") return jinn::cli::check(rest);
   if (cmd == "compile") return cmdCompile(rest);
   if (cmd == "bench") return cmdBench(rest);
   if (cmd == "version" || cmd == "--version") {

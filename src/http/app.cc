@@ -1,0 +1,442 @@
+#include "http/app.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "contract/request.h"
+#include "contract/response.h"
+#include "contract/status.h"
+#include "observe/trace.h"
+
+namespace jinn::http {
+namespace {
+
+constexpr size_t kDebugHeaderMax = 4096;  // bytes of stderr in X-Jinn-Stderr
+constexpr size_t kStderrLogMax = 16384;   // bytes of stderr logged per call
+
+size_t classIndex(unsigned status) {
+  if (status >= 100 && status < 600) return status / 100 - 1;
+  return 5;
+}
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+// Builds the function's view of the request.
+std::string envelopeFor(const Exchange& ex) {
+  const Request& req = ex.request;
+  std::vector<contract::NameValue> headers;
+  headers.reserve(16);
+  for (const auto& f : req) headers.emplace_back(sv(f.name_string()), sv(f.value()));
+  const std::string_view target = sv(req.target());
+  const size_t q = target.find('?');
+  const std::string remote = ex.remote_ip + ":" + std::to_string(ex.remote_port);
+  contract::RequestView view;
+  view.method = sv(req.method_string());
+  view.uri = target;
+  view.path = target.substr(0, q);
+  view.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  view.headers = headers;
+  view.body = req.body();
+  view.trace_id = ex.trace_id;
+  view.remote_addr = remote;
+  view.route = ex.route;
+  return contract::encodeRequest(view);
+}
+
+Response toHttp(const contract::FunctionResponse& fr, unsigned version) {
+  Response res{static_cast<bhttp::status>(fr.status), version};
+  for (const auto& [name, value] : fr.headers) res.insert(name, value);
+  res.body() = fr.body;
+  res.prepare_payload();
+  return res;
+}
+
+// Header-safe rendering of guest bytes: printable ASCII kept, the rest
+// escaped, so a guest cannot split or corrupt the response.
+std::string headerSafe(std::string_view text, size_t max) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (out.size() + 4 > max) break;
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+Upstream upstreamFor(const config::ProxyConfig& p) {
+  Upstream u;
+  u.host = p.host;
+  u.port = p.port;
+  u.base_path = p.base_path;
+  u.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.connect_timeout);
+  u.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.upstream_timeout);
+  u.name = p.host + ":" + std::to_string(p.port);
+  return u;
+}
+
+}  // namespace
+
+App::App(std::shared_ptr<Engine> engine, FunctionPool& pool, observe::Metrics& metrics,
+         observe::AccessLog* access_log, Log& log)
+    : engine_(std::move(engine)),
+      pool_(pool),
+      metrics_(metrics),
+      access_log_(access_log),
+      log_(log) {}
+
+App::~App() { stopWatching(); }
+
+Result<bool> App::apply(config::Config config) {
+  std::lock_guard<std::mutex> lock(apply_mu_);
+  auto state = std::make_shared<State>();
+  state->config = std::move(config);
+  state->router = std::make_unique<config::Router>(state->config.routes);
+  std::string errors;
+  // One load per file: the engine caches by content, this avoids even the hash.
+  std::map<std::filesystem::path, std::shared_ptr<Module>> loaded;
+  auto makeSlot = [&](const config::FunctionConfig& fc) -> std::shared_ptr<FunctionSlot> {
+    auto slot = std::make_shared<FunctionSlot>();
+    slot->config = fc;
+    slot->name = fc.path.filename().string();
+    slot->options.args = fc.args;
+    slot->options.env = fc.env;
+    slot->options.preopens = fc.preopens;
+    slot->options.limits = fc.limits;
+    auto it = loaded.find(fc.path);
+    if (it == loaded.end()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto module = engine_->loadFile(fc.path);
+      metrics_.compile_seconds.with().observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      metrics_.compiles_total.with({module.ok() ? "ok" : "failed"}).inc();
+      if (!module.ok()) {
+        errors += module.error().message + "\n";
+        return nullptr;
+      }
+      it = loaded.emplace(fc.path, module.value()).first;
+    }
+    slot->module.store(it->second);
+    slot->instantiate_seconds = &metrics_.function_instantiate_seconds.with({slot->name});
+    slot->run_seconds = &metrics_.function_run_seconds.with({slot->name});
+    state->by_file.emplace(fc.path, slot);
+    return slot;
+  };
+  for (const auto& route : state->config.routes) {
+    RouteRuntime rt;
+    rt.config = &route;
+    for (const auto& m : route.middleware) rt.middleware.push_back(makeSlot(m));
+    if (route.function) rt.function = makeSlot(*route.function);
+    if (route.proxy) rt.upstream = upstreamFor(*route.proxy);
+    rt.duration = &metrics_.request_duration_seconds.with({route.name});
+    static constexpr std::string_view kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+    for (size_t i = 0; i < 6; ++i) rt.by_class[i] = &metrics_.requests_total.with({route.name, kClasses[i]});
+    state->routes.emplace(&route, std::move(rt));
+  }
+  if (!errors.empty()) {
+    errors.pop_back();
+    return Error{errors};
+  }
+  state_.store(std::move(state));
+  return true;
+}
+
+void App::reloadConfig(const std::filesystem::path& file) {
+  auto config = config::loadConfig(file, config::hostEnv());
+  if (!config.ok()) {
+    log_.line("reload: config refused, the old one keeps serving:\n" + config.error().message);
+    return;
+  }
+  auto applied = apply(std::move(config.value()));
+  if (!applied.ok()) {
+    log_.line("reload: functions failed, the old config keeps serving:\n" +
+              applied.error().message);
+    return;
+  }
+  log_.line("reload: config applied from " + file.string());
+  if (inotify_fd_ >= 0) {
+    stopWatching();
+    startWatching();
+  }
+}
+
+void App::reloadFile(const std::filesystem::path& file) {
+  auto state = state_.load();
+  auto [first, last] = state->by_file.equal_range(file);
+  if (first == last) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto module = engine_->loadFile(file);
+  metrics_.compile_seconds.with().observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  metrics_.compiles_total.with({module.ok() ? "ok" : "failed"}).inc();
+  if (!module.ok()) {
+    log_.line("reload: " + file.string() + " refused, the old version keeps serving: " +
+              module.error().message);
+    return;
+  }
+  for (auto it = first; it != last; ++it) it->second->module.store(module.value());
+  log_.line("reload: " + file.string() + " now serving " + module.value()->hash().substr(0, 12));
+}
+
+void App::startWatching() {
+  if (inotify_fd_ >= 0) return;
+  inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (inotify_fd_ < 0 || wake_fd_ < 0) {
+    log_.line("hot reload unavailable: inotify/eventfd failed");
+    return;
+  }
+  watcher_ = std::thread([this] { watchLoop(); });
+}
+
+void App::stopWatching() {
+  if (inotify_fd_ < 0) return;
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+  if (watcher_.joinable()) watcher_.join();
+  ::close(inotify_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  inotify_fd_ = wake_fd_ = -1;
+}
+
+void App::watchLoop() {
+  // Watch directories, not files: editors and deploy tools replace a file by
+  // renaming a new one over it, which a watch on the old inode never sees.
+  std::map<int, std::filesystem::path> dirs;
+  {
+    auto state = state_.load();
+    std::set<std::filesystem::path> wanted;
+    for (const auto& [file, slot] : state->by_file) wanted.insert(file.parent_path());
+    for (const auto& dir : wanted) {
+      int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+      if (wd >= 0) dirs.emplace(wd, dir);
+    }
+  }
+  alignas(inotify_event) char buf[8192];
+  for (;;) {
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    std::set<std::filesystem::path> changed;
+    for (;;) {
+      const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      for (ssize_t off = 0; off < n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(buf + off);
+        auto dir = dirs.find(ev->wd);
+        if (dir != dirs.end() && ev->len > 0) changed.insert(dir->second / ev->name);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+      }
+    }
+    for (const auto& file : changed) reloadFile(file);
+  }
+}
+
+asio::awaitable<bool> App::callOnPool(std::shared_ptr<FunctionSlot> slot, std::string input,
+                                      CallResult& result) {
+  auto executor = co_await asio::this_coro::executor;
+  std::shared_ptr<Module> module = slot->module.load();
+  bool accepted = co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
+      [&](auto handler) {
+        auto done = std::make_shared<decltype(handler)>(std::move(handler));
+        const bool queued = pool_.submit([slot, module, &input, &result, done, executor] {
+          CallOptions options = slot->options;
+          options.stdin_data = input;
+          module->call(options, result);
+          asio::post(executor, [done]() mutable { (*done)(true); });
+        });
+        if (!queued) asio::post(executor, [done]() mutable { (*done)(false); });
+      },
+      asio::use_awaitable);
+  if (accepted) recordCall(*slot, result);
+  co_return accepted;
+}
+
+void App::recordCall(const FunctionSlot& slot, const CallResult& result) {
+  metrics_.function_outcomes_total.with({slot.name, outcomeName(result.outcome)}).inc();
+  slot.instantiate_seconds->observe(result.timings.instantiate_us / 1e6);
+  slot.run_seconds->observe(result.timings.run_us / 1e6);
+}
+
+void App::logStderr(const CallResult& result, const FunctionSlot& slot, const Exchange& ex) {
+  if (result.stderr_data.empty()) return;
+  std::string_view rest(result.stderr_data.data(),
+                        std::min(result.stderr_data.size(), kStderrLogMax));
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (line.empty()) continue;
+    log_.line("function " + slot.name + " route=" + ex.route + " trace=" + ex.trace_id +
+              ": " + headerSafe(line, 1024));
+  }
+}
+
+void App::addDebugHeader(Response& res, const CallResult& result, const FunctionSlot& slot,
+                         const Exchange& ex) {
+  if (slot.config.debug_secret.empty()) return;
+  auto it = ex.request.find("X-Jinn-Debug");
+  if (it == ex.request.end() || sv(it->value()) != slot.config.debug_secret) return;
+  res.set("X-Jinn-Stderr", headerSafe(result.stderr_data, kDebugHeaderMax));
+  res.set("X-Jinn-Outcome", std::string(outcomeName(result.outcome)));
+}
+
+Response App::functionFailure(int status, const CallResult& result,
+                              std::string_view parse_error, const FunctionSlot& slot,
+                              const Exchange& ex) {
+  const bool response_ok = parse_error.empty();
+  Response res = textResponse(
+      status, contract::failureReason(result.outcome, result.exit_code, response_ok, parse_error),
+      ex.request.version());
+  return res;
+}
+
+asio::awaitable<Decision> App::handle(Exchange& ex) {
+  std::shared_ptr<const State> state = state_.load();
+  ex.pin = state;
+  auto tp = ex.request.find("traceparent");
+  ex.trace_id = observe::traceIdFor(tp == ex.request.end() ? std::string_view() : sv(tp->value()));
+  const unsigned version = ex.request.version();
+
+  const std::string_view target = sv(ex.request.target());
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path.empty() || path.front() != '/') {
+    co_return Decision{textResponse(400, "bad request target", version)};
+  }
+  const config::RouteMatch match = state->router->match(sv(ex.request.method_string()), path);
+  if (match.kind == config::RouteMatch::Kind::kNotFound) {
+    co_return Decision{textResponse(404, "no route", version)};
+  }
+  if (match.kind == config::RouteMatch::Kind::kMethodNotAllowed) {
+    Response res = textResponse(405, "method not allowed", version);
+    res.set(bhttp::field::allow, match.allow);
+    co_return Decision{std::move(res)};
+  }
+  const RouteRuntime& route = state->routes.at(match.route);
+  ex.route = route.config->name;
+  ex.app_route = &route;
+
+  CallResult result;
+  for (const auto& mw : route.middleware) {
+    if (!co_await callOnPool(mw, envelopeFor(ex), result)) {
+      metrics_.function_queue_rejections_total.with().inc();
+      Response res = textResponse(503, "server busy", version);
+      res.set(bhttp::field::retry_after, "1");
+      co_return Decision{std::move(res)};
+    }
+    ex.outcome = outcomeName(result.outcome);
+    logStderr(result, *mw, ex);
+    const bool clean = result.outcome == Outcome::kExited && result.exit_code == 0;
+    contract::MiddlewareResult parsed =
+        clean ? contract::parseMiddleware(result.stdout_data)
+              : contract::MiddlewareResult(Error{""});
+    const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
+    if (status != contract::kUseFunctionStatus) {
+      Response res = functionFailure(status, result, parsed.ok() ? "" : parsed.error().message,
+                                     *mw, ex);
+      addDebugHeader(res, result, *mw, ex);
+      co_return Decision{std::move(res)};
+    }
+    if (auto* respond = std::get_if<contract::MiddlewareRespond>(&parsed.value())) {
+      Response res = toHttp(respond->response, version);
+      addDebugHeader(res, result, *mw, ex);
+      co_return Decision{std::move(res)};
+    }
+    auto& cont = std::get<contract::MiddlewareContinue>(parsed.value());
+    for (const auto& name : cont.remove_headers) ex.request.erase(name);
+    std::set<std::string> replaced;
+    for (const auto& [name, value] : cont.set_headers) {
+      if (replaced.insert(name).second) ex.request.erase(name);
+      ex.request.insert(name, value);
+    }
+    if (cont.body) {
+      ex.request.body() = std::move(*cont.body);
+      ex.request.prepare_payload();
+    }
+  }
+
+  if (route.function) {
+    if (!co_await callOnPool(route.function, envelopeFor(ex), result)) {
+      metrics_.function_queue_rejections_total.with().inc();
+      Response res = textResponse(503, "server busy", version);
+      res.set(bhttp::field::retry_after, "1");
+      co_return Decision{std::move(res)};
+    }
+    ex.outcome = outcomeName(result.outcome);
+    logStderr(result, *route.function, ex);
+    const bool clean = result.outcome == Outcome::kExited && result.exit_code == 0;
+    contract::ParseResult parsed = clean ? contract::parseResponse(result.stdout_data)
+                                         : contract::ParseResult(Error{""});
+    const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
+    Response res = status == contract::kUseFunctionStatus
+                       ? toHttp(parsed.value(), version)
+                       : functionFailure(status, result,
+                                         parsed.ok() ? "" : parsed.error().message,
+                                         *route.function, ex);
+    addDebugHeader(res, result, *route.function, ex);
+    co_return Decision{std::move(res)};
+  }
+  if (route.upstream) {
+    Decision d;
+    d.upstream = &*route.upstream;
+    co_return d;
+  }
+  co_return Decision{textResponse(500, "route has no target", version)};
+}
+
+void App::finished(const Exchange& ex, unsigned status, uint64_t body_bytes,
+                   std::chrono::nanoseconds duration) {
+  if (const auto* rt = static_cast<const RouteRuntime*>(ex.app_route)) {
+    rt->by_class[classIndex(status)]->inc();
+    rt->duration->observe(std::chrono::duration<double>(duration).count());
+  }
+  if (access_log_ != nullptr) {
+    const std::string remote = ex.remote_ip + ":" + std::to_string(ex.remote_port);
+    observe::AccessEntry e;
+    e.time = ex.arrived;
+    e.remote = remote;
+    e.method = sv(ex.request.method_string());
+    e.path = sv(ex.request.target());
+    e.status = static_cast<int>(status);
+    e.bytes = body_bytes;
+    e.duration = duration;
+    e.route = ex.route == "-" ? std::string_view() : std::string_view(ex.route);
+    e.trace_id = ex.trace_id;
+    e.outcome = ex.outcome;
+    access_log_->write(e);
+  }
+}
+
+void App::upstreamError(const Upstream& upstream, std::string_view kind) {
+  metrics_.upstream_errors_total.with({upstream.name, kind}).inc();
+}
+
+asio::awaitable<Decision> AdminApp::handle(Exchange& ex) {
+  const std::string_view target = sv(ex.request.target());
+  const std::string_view path = target.substr(0, target.find('?'));
+  const unsigned version = ex.request.version();
+  if (path == "/metrics" && ex.request.method() == bhttp::verb::get) {
+    Response res{bhttp::status::ok, version};
+    res.set(bhttp::field::content_type, observe::kMetricsContentType);
+    res.body() = metrics_.render();
+    res.prepare_payload();
+    co_return Decision{std::move(res)};
+  }
+  if (path == "/healthz") co_return Decision{textResponse(200, "ok", version)};
+  co_return Decision{textResponse(404, "not found", version)};
+}
+
+}  // namespace jinn::http

@@ -1,0 +1,122 @@
+// The application behind the public listener: routing, middleware chains,
+// function calls (on the FunctionPool) under the function contract, and
+// proxy decisions. Holds the loaded configuration as one immutable State
+// that reloads swap atomically: a request keeps the State it started with.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "config/router.h"
+#include "http/function_pool.h"
+#include "http/server.h"
+#include "jinn/jinn.h"
+#include "observe/access_log.h"
+#include "observe/metrics.h"
+
+namespace jinn::http {
+
+// Where server messages go (stderr lines of functions, reload results).
+class Log {
+ public:
+  virtual ~Log() = default;
+  virtual void line(std::string_view text) = 0;
+};
+
+// One function as one route uses it: the settings and the module, which a
+// hot reload replaces in place (in-flight calls keep the old one).
+struct FunctionSlot {
+  config::FunctionConfig config;
+  std::string name;  // for metrics and logs: the file name
+  CallOptions options;  // args, env, preopens, limits; stdin set per call
+  std::atomic<std::shared_ptr<Module>> module;
+  observe::Histogram* instantiate_seconds = nullptr;
+  observe::Histogram* run_seconds = nullptr;
+};
+
+struct RouteRuntime {
+  const config::RouteConfig* config = nullptr;
+  std::vector<std::shared_ptr<FunctionSlot>> middleware;
+  std::shared_ptr<FunctionSlot> function;
+  std::optional<Upstream> upstream;
+  observe::Histogram* duration = nullptr;
+  observe::Counter* by_class[6] = {};  // 1xx..5xx, other
+};
+
+struct State {
+  config::Config config;
+  std::unique_ptr<config::Router> router;
+  std::map<const config::RouteConfig*, RouteRuntime> routes;
+  // Every slot using a file, for hot reload.
+  std::multimap<std::filesystem::path, std::shared_ptr<FunctionSlot>> by_file;
+};
+
+class App final : public Application {
+ public:
+  App(std::shared_ptr<Engine> engine, FunctionPool& pool, observe::Metrics& metrics,
+      observe::AccessLog* access_log, Log& log);
+  ~App() override;
+
+  // Compiles every function of `config` and makes it the live State. On any
+  // error nothing changes and the error lists every problem.
+  Result<bool> apply(config::Config config);
+
+  // Re-reads and applies the config file (SIGHUP). Errors are logged and the
+  // old State keeps serving.
+  void reloadConfig(const std::filesystem::path& file);
+
+  // Watches the function files of the live State (inotify) and recompiles
+  // and swaps a function when its file changes. Idempotent.
+  void startWatching();
+  void stopWatching();
+
+  asio::awaitable<Decision> handle(Exchange& exchange) override;
+  void finished(const Exchange& exchange, unsigned status, uint64_t body_bytes,
+                std::chrono::nanoseconds duration) override;
+  void upstreamError(const Upstream& upstream, std::string_view kind) override;
+
+ private:
+  struct CallDone;
+  asio::awaitable<bool> callOnPool(std::shared_ptr<FunctionSlot> slot, std::string input,
+                                   CallResult& result);
+  Response functionFailure(int status, const CallResult& result, std::string_view parse_error,
+                           const FunctionSlot& slot, const Exchange& exchange);
+  void logStderr(const CallResult& result, const FunctionSlot& slot, const Exchange& exchange);
+  void addDebugHeader(Response& res, const CallResult& result, const FunctionSlot& slot,
+                      const Exchange& exchange);
+  void recordCall(const FunctionSlot& slot, const CallResult& result);
+  void reloadFile(const std::filesystem::path& file);
+  void watchLoop();
+
+  std::shared_ptr<Engine> engine_;
+  FunctionPool& pool_;
+  observe::Metrics& metrics_;
+  observe::AccessLog* access_log_;
+  Log& log_;
+  std::atomic<std::shared_ptr<const State>> state_;
+  std::mutex apply_mu_;  // one apply or reload at a time
+
+  int inotify_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread watcher_;
+};
+
+// The admin listener: GET /metrics (Prometheus), GET /healthz.
+class AdminApp final : public Application {
+ public:
+  explicit AdminApp(observe::Metrics& metrics) : metrics_(metrics) {}
+  asio::awaitable<Decision> handle(Exchange& exchange) override;
+  void finished(const Exchange&, unsigned, uint64_t, std::chrono::nanoseconds) override {}
+
+ private:
+  observe::Metrics& metrics_;
+};
+
+}  // namespace jinn::http

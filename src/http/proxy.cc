@@ -1,0 +1,124 @@
+#include "http/proxy.h"
+
+#include <boost/asio/as_tuple.hpp>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace jinn::http {
+namespace {
+
+std::string key(const Upstream& u) { return u.host + ":" + std::to_string(u.port); }
+
+bool isHopByHop(std::string_view name) {
+  static constexpr std::string_view kHop[] = {"connection", "keep-alive",       "proxy-connection",
+                                              "te",         "trailer",          "upgrade",
+                                              "proxy-authenticate", "proxy-authorization"};
+  for (auto h : kHop) {
+    if (beast::iequals(name, h)) return true;
+  }
+  return false;
+}
+
+// Removes hop-by-hop fields and every field the Connection header names.
+void removeHopByHop(bhttp::fields& fields) {
+  std::vector<std::string> named;
+  for (auto it = fields.find(bhttp::field::connection); it != fields.end() &&
+                                                         it->name() == bhttp::field::connection;
+       ++it) {
+    std::string_view v(it->value().data(), it->value().size());
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t comma = v.find(',', start);
+      if (comma == std::string_view::npos) comma = v.size();
+      std::string_view token = v.substr(start, comma - start);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      if (!token.empty() && !beast::iequals(token, "close") && !beast::iequals(token, "keep-alive")) {
+        named.emplace_back(token);
+      }
+      start = comma + 1;
+    }
+  }
+  for (const auto& n : named) fields.erase(n);
+  std::vector<std::string> hop;
+  for (const auto& f : fields) {
+    std::string_view n(f.name_string().data(), f.name_string().size());
+    if (isHopByHop(n)) hop.emplace_back(n);
+  }
+  for (const auto& n : hop) fields.erase(n);
+}
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<beast::tcp_stream>> UpstreamPool::acquire(const Upstream& upstream,
+                                                                            bool* reused,
+                                                                            beast::error_code& ec) {
+  using asio::as_tuple;
+  using asio::use_awaitable;
+  auto& idle = idle_[key(upstream)];
+  while (!idle.empty()) {
+    std::unique_ptr<beast::tcp_stream> conn = std::move(idle.back());
+    idle.pop_back();
+    // A connection the upstream closed while idle is readable (EOF): drop it.
+    beast::error_code pec;
+    auto& sock = conn->socket();
+    const size_t available = sock.available(pec);
+    if (!pec && available == 0 && sock.is_open()) {
+      pollfd pfd{sock.native_handle(), POLLIN, 0};
+      if (::poll(&pfd, 1, 0) == 0) {
+        *reused = true;
+        co_return conn;
+      }
+    }
+  }
+  *reused = false;
+  asio::ip::tcp::resolver resolver(ctx_);
+  auto [rec, results] = co_await resolver.async_resolve(upstream.host, std::to_string(upstream.port),
+                                                         as_tuple(use_awaitable));
+  if (rec) {
+    ec = rec;
+    co_return nullptr;
+  }
+  auto conn = std::make_unique<beast::tcp_stream>(ctx_);
+  conn->expires_after(upstream.connect_timeout);
+  auto [cec, ep] = co_await conn->async_connect(results, as_tuple(use_awaitable));
+  if (cec) {
+    ec = cec;
+    co_return nullptr;
+  }
+  conn->socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  ec = {};
+  co_return conn;
+}
+
+void UpstreamPool::release(const Upstream& upstream, std::unique_ptr<beast::tcp_stream> conn) {
+  auto& idle = idle_[key(upstream)];
+  if (idle.size() >= kMaxIdlePerUpstream) return;
+  conn->expires_never();
+  idle.push_back(std::move(conn));
+}
+
+void prepareUpstreamRequest(Exchange& exchange, const Upstream& upstream) {
+  Request& req = exchange.request;
+  const std::string host(req[bhttp::field::host]);
+  removeHopByHop(req.base());
+  std::string xff(req["X-Forwarded-For"]);
+  xff = xff.empty() ? exchange.remote_ip : xff + ", " + exchange.remote_ip;
+  req.set("X-Forwarded-For", xff);
+  req.set("X-Forwarded-Proto", exchange.tls ? "https" : "http");
+  if (!host.empty()) req.set("X-Forwarded-Host", host);
+  if (!upstream.base_path.empty()) {
+    std::string target(req.target());
+    req.target(upstream.base_path + target);
+  }
+  req.version(11);
+  req.keep_alive(true);
+  req.prepare_payload();
+}
+
+void stripHopByHop(bhttp::fields& fields) { removeHopByHop(fields); }
+
+}  // namespace jinn::http

@@ -1,0 +1,342 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <list>
+
+#include "http/proxy.h"
+#include "http/request_checks.h"
+
+namespace jinn::http {
+
+using asio::as_tuple;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+struct Server::Worker {
+  asio::io_context ctx{1};
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  UpstreamPool upstreams{ctx};
+  // Connections waiting for their next request: closed at once on stop.
+  std::list<std::function<void()>> idle_closers;
+  std::thread thread;
+};
+
+namespace {
+
+struct ConnectionEnv {
+  Server::Worker* worker;
+  Application* app;
+  const ServerLimits* limits;
+  std::atomic<size_t>* inflight;
+  std::atomic<bool>* stopping;
+  bool tls;
+};
+
+template <class Stream>
+void setDeadline(Stream& stream, std::chrono::milliseconds timeout) {
+  beast::get_lowest_layer(stream).expires_after(timeout);
+}
+
+template <class Stream>
+asio::awaitable<bool> writeResponse(Stream& stream, Response& res, const ServerLimits& limits) {
+  setDeadline(stream, limits.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+  co_return !ec;
+}
+
+// Answers a request that could not be read or was refused, then the
+// connection closes: after a framing error the rest of the stream cannot be
+// trusted (request smuggling).
+template <class Stream>
+asio::awaitable<void> refuse(Stream& stream, unsigned status, std::string_view reason,
+                             const ServerLimits& limits) {
+  Response res = textResponse(status, reason);
+  res.keep_alive(false);
+  co_await writeResponse(stream, res, limits);
+}
+
+// Reads until the buffer holds a whole request head (through the blank
+// line). Returns its length; asio::error::not_found when it would exceed
+// `max` bytes. (asio::async_read_until would copy a beast::flat_buffer, so
+// this small loop reads straight into ours.)
+template <class Stream>
+asio::awaitable<std::tuple<beast::error_code, size_t>> readHead(Stream& stream,
+                                                                 beast::flat_buffer& buffer,
+                                                                 size_t max) {
+  size_t searched = 0;
+  for (;;) {
+    const std::string_view have(static_cast<const char*>(buffer.data().data()), buffer.size());
+    const size_t from = searched >= 3 ? searched - 3 : 0;
+    const size_t at = have.find("\r\n\r\n", from);
+    if (at != std::string_view::npos) co_return std::tuple{beast::error_code{}, at + 4};
+    searched = have.size();
+    if (have.size() >= max) co_return std::tuple{beast::error_code(asio::error::not_found), 0};
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(std::min<size_t>(4096, max - have.size())),
+                                                   as_tuple(use_awaitable));
+    if (ec) co_return std::tuple{ec, 0};
+    buffer.commit(n);
+  }
+}
+
+unsigned statusForParseError(const beast::error_code& ec) {
+  if (ec == bhttp::error::body_limit) return 413;
+  if (ec == bhttp::error::header_limit) return 431;
+  return 400;
+}
+
+template <class Stream>
+asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::string remote_ip,
+                                    uint16_t remote_port) {
+  const ServerLimits& limits = *env.limits;
+  beast::flat_buffer buffer(limits.max_header_bytes);
+  bool first = true;
+  for (;;) {
+    if (env.stopping->load()) co_return;
+    // 1. The request head, raw, so the strict checks see the bytes as sent.
+    setDeadline(stream, first ? limits.read_timeout : limits.idle_timeout);
+    auto closer = env.worker->idle_closers.end();
+    if (!first) {
+      closer = env.worker->idle_closers.insert(env.worker->idle_closers.end(), [&stream] {
+        beast::error_code ignored;
+        beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    }
+    auto [hec, head_bytes] = co_await readHead(stream, buffer, limits.max_header_bytes);
+    if (closer != env.worker->idle_closers.end()) env.worker->idle_closers.erase(closer);
+    first = false;
+    if (hec) {
+      if (hec == asio::error::not_found) {
+        co_await refuse(stream, 431, "request header too large", limits);
+      } else if (hec == beast::error::timeout && buffer.size() > 0) {
+        co_await refuse(stream, 408, "request timeout", limits);
+      }
+      co_return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    env.inflight->fetch_add(1);
+    struct InflightGuard {
+      std::atomic<size_t>* n;
+      ~InflightGuard() { n->fetch_sub(1); }
+    } guard{env.inflight};
+
+    const std::string_view raw(static_cast<const char*>(buffer.data().data()), head_bytes);
+    if (auto why = checkRawHead(raw)) {
+      co_await refuse(stream, 400, *why, limits);
+      co_return;
+    }
+
+    // 2. Parse the head, apply the strict rules, then read the body.
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    setDeadline(stream, limits.read_timeout);
+    auto [pec, pn] =
+        co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+    if (pec) {
+      co_await refuse(stream, statusForParseError(pec), "bad request", limits);
+      co_return;
+    }
+    if (auto why = checkParsedHead(parser.get())) {
+      co_await refuse(stream, 400, *why, limits);
+      co_return;
+    }
+    if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
+      co_await refuse(stream, 413, "request body too large", limits);
+      co_return;
+    }
+    if (!parser.is_done()) {
+      if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        setDeadline(stream, limits.write_timeout);
+        auto [cec, cn] = co_await bhttp::async_write(stream, cont, as_tuple(use_awaitable));
+        if (cec) co_return;
+      }
+      setDeadline(stream, limits.read_timeout);
+      auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+      if (bec) {
+        if (bec == beast::error::timeout) {
+          co_await refuse(stream, 408, "request timeout", limits);
+        } else if (bec != bhttp::error::end_of_stream && bec != asio::error::eof) {
+          co_await refuse(stream, statusForParseError(bec), "bad request body", limits);
+        }
+        co_return;
+      }
+    }
+
+    // 3. The application decides; we answer or relay.
+    Exchange exchange;
+    exchange.request = parser.release();
+    exchange.remote_ip = remote_ip;
+    exchange.remote_port = remote_port;
+    exchange.tls = env.tls;
+    const bool keep_alive = exchange.request.keep_alive() && !env.stopping->load();
+    const unsigned version = exchange.request.version();
+    Decision decision = co_await env.app->handle(exchange);
+
+    unsigned status = 0;
+    uint64_t bytes = 0;
+    bool ok = true;
+    if (decision.response) {
+      Response& res = *decision.response;
+      res.version(version == 10 ? 10 : 11);
+      res.keep_alive(keep_alive);
+      if (exchange.request.method() == bhttp::verb::head) {
+        // Keep Content-Length, send no body.
+        bhttp::response<bhttp::empty_body> head{res.result(), res.version()};
+        head.base() = res.base();
+        setDeadline(stream, limits.write_timeout);
+        auto [wec, wn] = co_await bhttp::async_write(stream, head, as_tuple(use_awaitable));
+        ok = !wec;
+      } else {
+        ok = co_await writeResponse(stream, res, limits);
+      }
+      status = res.result_int();
+      bytes = res.body().size();
+      ok = ok && keep_alive;
+    } else if (decision.upstream != nullptr) {
+      RelayResult r = co_await relay(stream, exchange, *decision.upstream,
+                                     env.worker->upstreams, *env.app, keep_alive,
+                                     limits.write_timeout);
+      status = r.status;
+      bytes = r.bytes;
+      ok = r.client_ok;
+    } else {
+      Response res = textResponse(500, "no decision", version);
+      res.keep_alive(false);
+      co_await writeResponse(stream, res, limits);
+      status = 500;
+      ok = false;
+    }
+    env.app->finished(exchange, status, bytes, std::chrono::steady_clock::now() - start);
+    if (!ok) co_return;
+  }
+}
+
+asio::awaitable<void> servePlain(tcp::socket socket, ConnectionEnv env) {
+  beast::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  socket.set_option(tcp::no_delay(true), ec);
+  beast::tcp_stream stream(std::move(socket));
+  co_await serveRequests(stream, env, remote.address().to_string(), remote.port());
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> serveTls(tcp::socket socket, ConnectionEnv env,
+                               std::shared_ptr<asio::ssl::context> tls) {
+  beast::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  socket.set_option(tcp::no_delay(true), ec);
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+  setDeadline(stream, env.limits->read_timeout);
+  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                               as_tuple(use_awaitable));
+  if (hec) co_return;
+  co_await serveRequests(stream, env, remote.address().to_string(), remote.port());
+  setDeadline(stream, std::chrono::milliseconds(1000));
+  co_await stream.async_shutdown(as_tuple(use_awaitable));
+}
+
+asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor, ConnectionEnv env,
+                                 std::shared_ptr<asio::ssl::context> tls) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(as_tuple(use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      continue;  // EMFILE and friends: keep accepting
+    }
+    auto executor = acceptor.get_executor();
+    if (tls) {
+      asio::co_spawn(executor, serveTls(std::move(socket), env, tls), asio::detached);
+    } else {
+      asio::co_spawn(executor, servePlain(std::move(socket), env), asio::detached);
+    }
+  }
+}
+
+}  // namespace
+
+Server::Server(size_t io_threads, ServerLimits limits) : limits_(limits) {
+  if (io_threads == 0) io_threads = 1;
+  for (size_t i = 0; i < io_threads; ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+Server::~Server() {
+  stop();
+  wait();
+}
+
+Result<uint16_t> Server::listen(const std::string& host, uint16_t port, Application& app,
+                                std::shared_ptr<asio::ssl::context> tls) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return Error{"bad listen address '" + host + "': " + ec.message()};
+  uint16_t bound = port;
+  for (auto& w : workers_) {
+    auto acceptor = std::make_unique<tcp::acceptor>(w->ctx);
+    tcp::endpoint ep(address, bound);
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec = beast::error_code(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error{"cannot listen on " + host + ":" + std::to_string(bound) + ": " + ec.message()};
+    }
+    bound = acceptor->local_endpoint().port();
+    ConnectionEnv env{w.get(), &app, &limits_, &inflight_, &stopping_, tls != nullptr};
+    asio::co_spawn(w->ctx, acceptLoop(*acceptor, env, tls), asio::detached);
+    w->acceptors.push_back(std::move(acceptor));
+  }
+  return bound;
+}
+
+void Server::start() {
+  for (auto& w : workers_) {
+    w->thread = std::thread([w = w.get()] {
+      auto guard = asio::make_work_guard(w->ctx);
+      w->ctx.run();
+    });
+  }
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  for (auto& w : workers_) {
+    asio::post(w->ctx, [w = w.get()] {
+      for (auto& a : w->acceptors) {
+        beast::error_code ignored;
+        a->close(ignored);
+      }
+      for (auto& close : w->idle_closers) close();
+      w->upstreams.clear();
+    });
+  }
+  std::thread([this] {
+    const auto deadline = std::chrono::steady_clock::now() + limits_.shutdown_grace;
+    while (inflight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (auto& w : workers_) w->ctx.stop();
+    for (auto& w : workers_) {
+      if (w->thread.joinable()) w->thread.join();
+    }
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopped_ = true;
+    stop_cv_.notify_all();
+  }).detach();
+}
+
+void Server::wait() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  stop_cv_.wait(lock, [this] { return stopped_.load(); });
+}
+
+}  // namespace jinn::http
