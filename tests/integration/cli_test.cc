@@ -76,13 +76,16 @@ Ran runJinn(const std::vector<std::string>& args, const std::string& input = "",
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // Resolved before fork: the first call creates the directory, and that must
+  // happen in this process, not in the child.
+  const std::string cache = (cacheDir() / "cache").string();
   const auto start = std::chrono::steady_clock::now();
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    setenv("JINN_CACHE_DIR", (cacheDir() / "cache").c_str(), 1);
+    setenv("JINN_CACHE_DIR", cache.c_str(), 1);
     execv(argv[0], argv.data());
     _exit(127);
   }
