@@ -578,6 +578,27 @@ TEST(Memory, DefaultLimitIs256MiB) {
   EXPECT_EQ(pagesPrinted(r.stdout_data), static_cast<int>(Limits{}.memory_bytes / 65536)) << describe(r);
 }
 
+TEST(Memory, WholeAddressSpaceLimit) {
+  // A 4 GiB limit (what the CLI uses) is the whole wasm32 space. Growing to
+  // the top must be safe (wasm_rt_memory_t.size is 32-bit), and a grow the
+  // engine refuses there is still a refused grow: a trap after it is
+  // kOutOfMemory like under any smaller limit.
+  auto m = guest("grow");
+  ASSERT_NE(m, nullptr);
+  CallOptions o = opts({"grow"});
+  o.limits.memory_bytes = 4ull << 30;
+  CallResult r = m->call(o);
+  EXPECT_EQ(r.outcome, Outcome::kExited) << describe(r);
+  const int pages = pagesPrinted(r.stdout_data);
+  EXPECT_GE(pages, 65535) << describe(r);
+  EXPECT_LE(pages, 65536) << describe(r);
+
+  o.args = {"grow", "trap"};
+  r = m->call(o);
+  EXPECT_EQ(r.outcome, Outcome::kOutOfMemory) << describe(r);
+  expectHelloWorks();
+}
+
 TEST(Memory, InitialMemoryOverTheLimit) {
   auto m = guest("big_memory");  // 100 pages = 6.25 MiB
   ASSERT_NE(m, nullptr);
