@@ -1,0 +1,1223 @@
+// End-to-end tests of `jinn serve`: the real binary as a child process, a real
+// upstream HTTP server written here, and a raw-socket client so malformed
+// requests go out byte for byte. Every test starts its own server from a
+// config written for it; compiled modules are shared through one cache
+// directory (SERVE_TEST_CACHE_DIR, wiped once per ctest run) so each guest
+// compiles once.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <boost/json/src.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void writeFile(const fs::path& p, std::string_view text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+// Replaces `target` the way deploy tools do: a new file renamed over it, so
+// a reader never sees half a file.
+void replaceAtomically(const fs::path& target, std::string_view bytes) {
+  const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".tmp");
+  writeFile(tmp, bytes);
+  fs::rename(tmp, target);
+}
+
+fs::path guest(const std::string& name) { return fs::path(JINN_GUEST_DIR) / (name + ".wasm"); }
+
+fs::path tempDir(const std::string& tag) {
+  std::string pattern = (fs::temp_directory_path() / ("jinn_serve_" + tag + ".XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+  return pattern;
+}
+
+uint16_t closedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+int connectTo(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+bool sendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// HTTP/1.1 message reading, shared by the client and the upstream.
+
+struct Message {
+  std::string start_line;
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  std::optional<std::string> header(std::string_view name) const {
+    for (const auto& [n, v] : headers) {
+      if (lower(n) == lower(std::string(name))) return v;
+    }
+    return std::nullopt;
+  }
+  size_t count(std::string_view name) const {
+    return std::count_if(headers.begin(), headers.end(),
+                         [&](const auto& h) { return lower(h.first) == lower(std::string(name)); });
+  }
+};
+
+// A socket with a read buffer kept across messages (pipelining).
+class Conn {
+ public:
+  explicit Conn(int fd = -1) : fd_(fd) {}
+  static Conn to(uint16_t port) { return Conn(connectTo(port)); }
+  Conn(Conn&& o) noexcept : fd_(std::exchange(o.fd_, -1)), buf_(std::move(o.buf_)) {}
+  Conn& operator=(Conn&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    std::swap(buf_, o.buf_);
+    return *this;
+  }
+  ~Conn() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  bool send(std::string_view data) { return fd_ >= 0 && sendAll(fd_, data); }
+
+  // Reads more bytes into the buffer. 0: peer closed; -1: error/timeout.
+  ssize_t fill(Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return -1;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return -1;
+    char tmp[65536];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n > 0) buf_.append(tmp, static_cast<size_t>(n));
+    return n < 0 ? -1 : n;
+  }
+
+  // Reads one message (request or response head, then a Content-Length or
+  // chunked body). `sink`, when set, receives body bytes instead of
+  // Message::body (for bodies too large to keep).
+  std::optional<Message> read(std::chrono::milliseconds timeout, bool is_request = false,
+                              const std::function<void(std::string_view)>& sink = nullptr) {
+    const auto deadline = Clock::now() + timeout;
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (fill(deadline) <= 0) return std::nullopt;
+    }
+    Message m;
+    std::istringstream lines(buf_.substr(0, end + 2));
+    buf_.erase(0, end + 4);
+    std::string line;
+    std::getline(lines, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    m.start_line = line;
+    if (!is_request && line.size() >= 12) m.status = std::atoi(line.c_str() + 9);
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      m.headers.emplace_back(line.substr(0, colon), value);
+    }
+    auto deliver = [&](std::string_view bytes) {
+      if (sink) {
+        sink(bytes);
+      } else {
+        m.body.append(bytes);
+      }
+    };
+    if (auto te = m.header("Transfer-Encoding"); te && lower(*te) == "chunked") {
+      for (;;) {
+        size_t eol;
+        while ((eol = buf_.find("\r\n")) == std::string::npos) {
+          if (fill(deadline) <= 0) return std::nullopt;
+        }
+        const size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+        while (buf_.size() < eol + 2 + size + 2) {
+          if (fill(deadline) <= 0) return std::nullopt;
+        }
+        deliver(std::string_view(buf_).substr(eol + 2, size));
+        buf_.erase(0, eol + 2 + size + 2);
+        if (size == 0) break;
+      }
+      return m;
+    }
+    uint64_t length = 0;
+    if (auto cl = m.header("Content-Length")) length = std::stoull(*cl);
+    if (!is_request && m.status == 304) length = 0;
+    while (length > 0) {
+      if (buf_.empty() && fill(deadline) <= 0) return std::nullopt;
+      const size_t take = std::min<uint64_t>(length, buf_.size());
+      deliver(std::string_view(buf_).substr(0, take));
+      buf_.erase(0, take);
+      length -= take;
+    }
+    return m;
+  }
+
+  // True when the peer closes the connection within `timeout` (any bytes
+  // that arrive first are kept in `extra`).
+  bool closesWithin(std::chrono::milliseconds timeout, std::string* extra = nullptr) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      const ssize_t n = fill(deadline);
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == ECONNRESET) break;
+        return false;
+      }
+    }
+    if (extra) *extra = buf_;
+    return true;
+  }
+
+  std::string& buffer() { return buf_; }
+
+ private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+std::string requestText(std::string_view method, std::string_view target,
+                        std::string_view headers = "", std::string_view body = "") {
+  std::string r = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: test.local\r\n";
+  r += headers;
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  r += "\r\n";
+  r += body;
+  return r;
+}
+
+// One request on a fresh connection.
+Message request(uint16_t port, std::string_view method, std::string_view target,
+                std::string_view headers = "", std::string_view body = "",
+                std::chrono::milliseconds timeout = 10s) {
+  Conn c = Conn::to(port);
+  if (!c.ok()) return Message{"connect failed", -1, {}, {}};
+  if (!c.send(requestText(method, target, headers, body))) return Message{"send failed", -2, {}, {}};
+  auto m = c.read(timeout);
+  if (!m) return Message{"no response", -3, {}, {}};
+  return *m;
+}
+
+Message get(uint16_t port, std::string_view target, std::string_view headers = "") {
+  return request(port, "GET", target, headers);
+}
+
+// Sends raw bytes and reads one response.
+Message raw(uint16_t port, std::string_view bytes, std::chrono::milliseconds timeout = 5s) {
+  Conn c = Conn::to(port);
+  c.send(bytes);
+  auto m = c.read(timeout);
+  return m ? *m : Message{"no response", -3, {}, {}};
+}
+
+json::value parseJson(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) ADD_FAILURE() << "not JSON: " << ec.message() << ": " << text.substr(0, 300);
+  return v;
+}
+
+// A JSON string as std::string; anything else rendered so a failure shows it.
+std::string str(const json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : "<" + json::serialize(v) + ">";
+}
+
+std::vector<std::string> stringList(const json::value& v) {
+  std::vector<std::string> out;
+  if (!v.is_array()) return out;
+  for (const auto& e : v.as_array()) out.emplace_back(e.as_string());
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The upstream: a small threaded HTTP/1.1 server with keep-alive.
+//   /big   52428800 bytes of a known pattern, written in 64 KiB pieces
+//   /slow  answers after 2 s (or when stopped)
+//   else   200 with the request as JSON: method, target, headers, body
+
+constexpr uint64_t kBigSize = 50ull << 20;
+
+unsigned char bigByte(uint64_t i) { return static_cast<unsigned char>(i * 7 + (i >> 16)); }
+
+class TestUpstream {
+ public:
+  TestUpstream() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(listen_fd_, 128);
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { acceptLoop(); });
+  }
+
+  ~TestUpstream() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      for (int fd : open_) ::shutdown(fd, SHUT_RDWR);
+    }
+    cv_.notify_all();
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    acceptor_.join();
+    ::close(listen_fd_);
+    for (auto& t : workers_) t.join();
+  }
+
+  uint16_t port() const { return port_; }
+  int accepts() const { return accepts_.load(); }
+  json::value last() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_;
+  }
+
+ private:
+  void acceptLoop() {
+    for (;;) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        ::close(fd);
+        return;
+      }
+      accepts_.fetch_add(1);
+      open_.insert(fd);
+      workers_.emplace_back([this, fd] { serve(fd); });
+    }
+  }
+
+  void serve(int fd) {
+    Conn conn(fd);
+    for (;;) {
+      auto req = conn.read(60s, /*is_request=*/true);
+      if (!req) break;
+      std::string method = req->start_line.substr(0, req->start_line.find(' '));
+      std::string target = req->start_line.substr(method.size() + 1);
+      target = target.substr(0, target.rfind(' '));
+      bool ok;
+      if (target == "/big") {
+        ok = sendBig(fd);
+      } else if (target == "/slow") {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, 2s, [this] { return stopping_; });
+        lock.unlock();
+        ok = sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow");
+      } else {
+        json::object o;
+        o["method"] = method;
+        o["target"] = target;
+        json::array headers;
+        for (const auto& [n, v] : req->headers) headers.push_back(json::array{json::string(n), json::string(v)});
+        o["headers"] = std::move(headers);
+        o["body"] = req->body;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          last_ = o;
+        }
+        const std::string body = json::serialize(o);
+        ok = sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Upstream: yes\r\n"
+                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+      }
+      if (!ok) break;
+      if (auto c = req->header("Connection"); c && lower(*c) == "close") break;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    open_.erase(fd);
+  }
+
+  static bool sendBig(int fd) {
+    if (!sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                         std::to_string(kBigSize) + "\r\n\r\n")) {
+      return false;
+    }
+    std::string piece(65536, '\0');
+    for (uint64_t off = 0; off < kBigSize; off += piece.size()) {
+      for (size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<char>(bigByte(off + i));
+      if (!sendAll(fd, piece)) return false;
+    }
+    return true;
+  }
+
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<int> accepts_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::set<int> open_;
+  json::value last_;
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;
+};
+
+// ---------------------------------------------------------------------------
+// The jinn process.
+
+const fs::path& cacheDir() {
+  static const fs::path dir = [] {
+    const char* env = std::getenv("JINN_SERVE_TEST_CACHE");
+    fs::path d = env ? fs::path(env) : fs::path(SERVE_TEST_CACHE_DIR);
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+constexpr const char* kTestSecret = "s3cret-hmac-key";
+constexpr const char* kDebugSecret = "let-me-see";
+
+class JinnProcess {
+ public:
+  // Writes `config` to DIR/jinn.toml and starts `jinn serve` on it.
+  explicit JinnProcess(const std::string& config, fs::path dir = tempDir("run")) : dir_(std::move(dir)) {
+    config_path_ = dir_ / "jinn.toml";
+    writeFile(config_path_, config);
+    err_path_ = dir_ / "stderr.log";
+    out_path_ = dir_ / "stdout.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(err, 2);
+      ::dup2(out, 1);
+      ::setenv("JINN_CACHE_DIR", cacheDir().c_str(), 1);
+      ::setenv("TEST_SECRET", kTestSecret, 1);
+      ::setenv("TEST_DEBUG", kDebugSecret, 1);
+      ::execl(JINN_BINARY, JINN_BINARY, "serve", "-c", config_path_.c_str(), nullptr);
+      ::_exit(127);
+    }
+    // Compiling every guest of a config on a cold cache takes a while.
+    const auto deadline = Clock::now() + 180s;
+    while (Clock::now() < deadline) {
+      const std::string err = stderrText();
+      const size_t at = err.find("jinn: listening on 127.0.0.1:");
+      if (at != std::string::npos && err.find('\n', at) != std::string::npos) {
+        port_ = static_cast<uint16_t>(std::atoi(err.c_str() + at + 30));
+        const size_t admin = err.find(" admin 127.0.0.1:", at);
+        if (admin != std::string::npos) admin_port_ = static_cast<uint16_t>(std::atoi(err.c_str() + admin + 17));
+        return;
+      }
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        ADD_FAILURE() << "jinn exited before listening:\n" << stderrText();
+        return;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "jinn did not start listening in time:\n" << stderrText();
+  }
+
+  ~JinnProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  bool ready() const { return port_ != 0; }
+  uint16_t port() const { return port_; }
+  uint16_t adminPort() const { return admin_port_; }
+  pid_t pid() const { return pid_; }
+  const fs::path& dir() const { return dir_; }
+  const fs::path& configPath() const { return config_path_; }
+  std::string stderrText() const { return readFile(err_path_); }
+  std::string stdoutText() const { return readFile(out_path_); }
+  void signal(int sig) { ::kill(pid_, sig); }
+
+  // Waits for the process to end; its exit code, or -1 (signal/timeout).
+  int waitExit(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return -1;
+  }
+
+  // Waits until the server's stderr contains `text`.
+  bool waitForLog(std::string_view text, std::chrono::milliseconds timeout) const {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (stderrText().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  long rssKb() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+    }
+    return -1;
+  }
+
+ private:
+  fs::path dir_;
+  fs::path config_path_;
+  fs::path err_path_;
+  fs::path out_path_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
+};
+
+std::string tomlPath(const fs::path& p) { return "\"" + p.string() + "\""; }
+
+// The config most tests share: one route per behaviour, the upstream as
+// catch-all, and small limits so the strict tests stay fast.
+std::string mainConfig(uint16_t upstream_port) {
+  const std::string up = "\"http://127.0.0.1:" + std::to_string(upstream_port) + "\"";
+  std::string c;
+  c += "[server]\n";
+  c += "listen = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\n";
+  c += "workers = 2\nfunction_threads = 4\nmax_queue = 64\n";
+  c += "max_header_bytes = \"8KiB\"\nmax_body_bytes = \"64KiB\"\n";
+  c += "read_timeout = \"300ms\"\nshutdown_grace = \"5s\"\n";
+  auto fn = [&](const std::string& path, const std::string& wasm, const std::string& extra = "") {
+    c += "\n[[route]]\npath = \"" + path + "\"\nfunction = " + tomlPath(guest(wasm)) + "\n" + extra;
+  };
+  fn("/echo", "serve_echo", "timeout = \"5s\"\ndebug_secret = \"${env.TEST_DEBUG}\"\n");
+  fn("/trap", "trap_unreachable");
+  fn("/exit", "streams", "debug_secret = \"${env.TEST_DEBUG}\"\n");
+  fn("/spin", "spin", "timeout = \"50ms\"\n");
+  fn("/spin200", "spin", "timeout = \"200ms\"\n");
+  fn("/oom", "grow_malloc", "memory = \"1MiB\"\n");
+  fn("/bigmem", "big_memory", "memory = \"1MiB\"\n");
+  fn("/flood", "flood", "stdout_max = \"64KiB\"\n");
+  fn("/stderr-flood", "flood",
+     "args = [\"stderr\"]\nstderr_max = \"256KiB\"\ndebug_secret = \"${env.TEST_DEBUG}\"\n");
+  fn("/fast", "serve_v1");
+  fn("/post-only", "serve_v1", "methods = [\"POST\"]\n");
+  auto proxied = [&](const std::string& path, const std::string& target, const std::string& extra) {
+    c += "\n[[route]]\npath = \"" + path + "\"\nproxy = " + target + "\n" + extra;
+  };
+  proxied("/signed/*", up,
+          "middleware = [" + tomlPath(guest("serve_hmac")) +
+              "]\nenv = { HMAC_SECRET = \"${env.TEST_SECRET}\" }\n");
+  proxied("/continued/*", up, "middleware = [" + tomlPath(guest("serve_continue")) + "]\n");
+  proxied("/mwtrap/*", up, "middleware = [" + tomlPath(guest("trap_unreachable")) + "]\n");
+  proxied("/down/*", "\"http://127.0.0.1:" + std::to_string(closedPort()) + "\"", "");
+  proxied("/slow", up, "upstream_timeout = \"200ms\"\n");
+  proxied("/*", up, "");
+  return c;
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    jinn_ = std::make_unique<JinnProcess>(mainConfig(upstream_.port()));
+    ASSERT_TRUE(jinn_->ready());
+  }
+  uint16_t port() const { return jinn_->port(); }
+
+  TestUpstream upstream_;
+  std::unique_ptr<JinnProcess> jinn_;
+};
+
+// Checks a failure answer: status, exact reason, and that nothing the guest
+// wrote to stderr leaked into it.
+void expectFailure(const Message& m, int status, const std::string& reason) {
+  EXPECT_EQ(m.status, status) << m.start_line << "\n" << m.body;
+  EXPECT_EQ(m.body, reason + "\n");
+  EXPECT_EQ(m.body.find("to stderr"), std::string::npos);
+  EXPECT_EQ(m.body.find("echo saw"), std::string::npos);
+  EXPECT_FALSE(m.header("X-Jinn-Stderr"));
+}
+
+// ---------------------------------------------------------------------------
+// 1. Function routes
+
+TEST_F(ServeTest, FunctionSeesTheRequestAndAnswers) {
+  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  Message m = request(port(), "POST", "/echo?verbose=1&x=%20y",
+                      "X-Multi: one\r\nx-multi: two\r\nX-Other: o\r\nX-MULTI: three\r\n"
+                      "traceparent: " + traceparent + "\r\n",
+                      "{\"hello\":\"world\"}");
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_EQ(m.header("X-Echo"), "yes");
+  EXPECT_EQ(m.header("Content-Type"), "application/json");
+  json::value env = parseJson(m.body);
+  ASSERT_TRUE(env.is_object());
+  const auto& o = env.as_object();
+  EXPECT_EQ(str(o.at("method")), "POST");
+  EXPECT_EQ(str(o.at("uri")), "/echo?verbose=1&x=%20y");
+  EXPECT_EQ(str(o.at("path")), "/echo");
+  EXPECT_EQ(str(o.at("query")), "verbose=1&x=%20y");
+  EXPECT_EQ(str(o.at("body")), "{\"hello\":\"world\"}");
+  EXPECT_FALSE(o.contains("body_base64"));
+  EXPECT_EQ(str(o.at("trace_id")), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(str(o.at("route")), "/echo");
+  EXPECT_EQ(std::string(o.at("remote_addr").as_string()).rfind("127.0.0.1:", 0), 0u);
+  const auto& headers = o.at("headers").as_object();
+  EXPECT_EQ(stringList(headers.at("X-Multi")), (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(stringList(headers.at("X-Other")), std::vector<std::string>{"o"});
+  EXPECT_EQ(stringList(headers.at("Traceparent")), std::vector<std::string>{traceparent});
+
+  // No traceparent: the server makes one up (32 hex digits).
+  Message fresh = get(port(), "/echo");
+  ASSERT_EQ(fresh.status, 200);
+  EXPECT_EQ(parseJson(fresh.body).as_object().at("trace_id").as_string().size(), 32u);
+  EXPECT_EQ(str(parseJson(fresh.body).as_object().at("query")), "");
+}
+
+TEST_F(ServeTest, BinaryBodiesRoundTripByteExact) {
+  std::string bytes;
+  for (int i = 0; i < 4096; ++i) bytes += static_cast<char>((i * 37 + 11) & 0xff);
+  Message m = request(port(), "POST", "/echo", "Content-Type: application/octet-stream\r\n", bytes);
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_EQ(m.header("Content-Type"), "application/octet-stream");
+  EXPECT_EQ(m.body.size(), bytes.size());
+  EXPECT_TRUE(m.body == bytes) << "binary body changed on the way";
+}
+
+// ---------------------------------------------------------------------------
+// 2. Outcomes
+
+TEST_F(ServeTest, FailedFunctionsGetTheirStatusAndAShortReason) {
+  expectFailure(get(port(), "/echo?mode=text"), 502,
+                "function returned an invalid response: output is not valid JSON (invalid value at byte 0)");
+  expectFailure(get(port(), "/echo?mode=around"), 502,
+                "function returned an invalid response: output is not valid JSON (invalid value at byte 0)");
+  expectFailure(get(port(), "/trap"), 500, "function crashed (trap: unreachable executed)");
+  expectFailure(get(port(), "/exit"), 500, "function exited with code 3");
+  expectFailure(get(port(), "/oom"), 500, "function exceeded its memory limit");
+  expectFailure(get(port(), "/bigmem"), 500, "function exceeded its memory limit");
+  expectFailure(get(port(), "/flood"), 502, "function output is too large");
+
+  const auto t0 = Clock::now();
+  Message spin = get(port(), "/spin");
+  const double spin_ms = msSince(t0);
+  expectFailure(spin, 504, "function timed out");
+  EXPECT_GE(spin_ms, 45.0);
+  EXPECT_LT(spin_ms, 200.0) << "a 50ms timeout took " << spin_ms << " ms";
+
+  // Still serving.
+  Message after = get(port(), "/fast");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(after.body, "version 1");
+}
+
+// ---------------------------------------------------------------------------
+// 3. Guest stderr: server log, and the debug header
+
+TEST_F(ServeTest, StderrGoesToTheLogTaggedWithRouteAndTrace) {
+  Message m = get(port(), "/exit",
+                  "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n");
+  expectFailure(m, 500, "function exited with code 3");
+  EXPECT_TRUE(jinn_->waitForLog(
+      "function streams.wasm route=/exit trace=0af7651916cd43dd8448eb211c80319c: to stderr", 2s))
+      << jinn_->stderrText();
+}
+
+TEST_F(ServeTest, DebugSecretRevealsBoundedStderr) {
+  Message with = get(port(), "/echo", std::string("X-Jinn-Debug: ") + kDebugSecret + "\r\n");
+  ASSERT_EQ(with.status, 200);
+  ASSERT_TRUE(with.header("X-Jinn-Stderr"));
+  EXPECT_NE(with.header("X-Jinn-Stderr")->find("echo saw"), std::string::npos);
+  EXPECT_EQ(with.header("X-Jinn-Outcome"), "exited");
+
+  EXPECT_FALSE(get(port(), "/echo").header("X-Jinn-Stderr"));
+  EXPECT_FALSE(get(port(), "/echo", "X-Jinn-Debug: wrong\r\n").header("X-Jinn-Stderr"));
+  EXPECT_FALSE(get(port(), "/echo", "X-Jinn-Debug: \r\n").header("X-Jinn-Stderr"));
+
+  // A function that floods stderr: the header stays small, the body stays clean.
+  Message flood = get(port(), "/stderr-flood", std::string("X-Jinn-Debug: ") + kDebugSecret + "\r\n");
+  EXPECT_EQ(flood.status, 502);
+  EXPECT_EQ(flood.body, "function output is too large\n");
+  ASSERT_TRUE(flood.header("X-Jinn-Stderr"));
+  EXPECT_GT(flood.header("X-Jinn-Stderr")->size(), 1000u);
+  EXPECT_LE(flood.header("X-Jinn-Stderr")->size(), 4096u);
+}
+
+// ---------------------------------------------------------------------------
+// 4. Proxy
+
+TEST_F(ServeTest, ProxyForwardsAndStripsHopByHopHeaders) {
+  Message m = request(port(), "POST", "/some/where?q=1",
+                      "Connection: foo\r\nFoo: must-go\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+                      "Upgrade: websocket\r\nProxy-Authorization: Basic eDp5\r\nX-Keep: kept\r\n"
+                      "X-Forwarded-For: 203.0.113.9\r\n",
+                      "payload");
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_EQ(m.header("X-Upstream"), "yes");
+  json::value seen = parseJson(m.body);
+  const auto& o = seen.as_object();
+  EXPECT_EQ(str(o.at("method")), "POST");
+  EXPECT_EQ(str(o.at("target")), "/some/where?q=1");
+  EXPECT_EQ(str(o.at("body")), "payload");
+  std::map<std::string, std::vector<std::string>> h;
+  for (const auto& pair : o.at("headers").as_array()) {
+    h[lower(std::string(pair.as_array()[0].as_string()))].emplace_back(pair.as_array()[1].as_string());
+  }
+  for (const char* gone : {"foo", "keep-alive", "te", "upgrade", "proxy-authorization"}) {
+    EXPECT_EQ(h.count(gone), 0u) << gone << " reached the upstream";
+  }
+  if (h.count("connection")) {
+    EXPECT_NE(lower(h["connection"][0]), "foo");
+  }
+  EXPECT_EQ(h["x-keep"], std::vector<std::string>{"kept"});
+  EXPECT_EQ(h["x-forwarded-for"], std::vector<std::string>{"203.0.113.9, 127.0.0.1"});
+  EXPECT_EQ(h["x-forwarded-proto"], std::vector<std::string>{"http"});
+  EXPECT_EQ(h["x-forwarded-host"], std::vector<std::string>{"test.local"});
+  EXPECT_EQ(h["content-length"], std::vector<std::string>{"7"});
+}
+
+TEST_F(ServeTest, ProxyStreamsFiftyMebibytesInBoundedMemory) {
+  Conn c = Conn::to(port());
+  ASSERT_TRUE(c.send(requestText("GET", "/big")));
+  const long rss_before = jinn_->rssKb();
+  long rss_max = rss_before;
+  uint64_t received = 0, mismatches = 0, next_sample = 0;
+  const auto t0 = Clock::now();
+  auto m = c.read(60s, false, [&](std::string_view piece) {
+    for (unsigned char byte : piece) {
+      if (byte != bigByte(received)) ++mismatches;
+      ++received;
+    }
+    if (received >= next_sample) {
+      rss_max = std::max(rss_max, jinn_->rssKb());
+      next_sample = received + (1u << 20);
+    }
+  });
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  EXPECT_EQ(m->header("Content-Length"), std::to_string(kBigSize));
+  EXPECT_EQ(received, kBigSize);
+  EXPECT_EQ(mismatches, 0u);
+  const long growth_kb = rss_max - rss_before;
+  std::printf("[ stream ] 50 MiB in %.0f ms; jinn RSS %ld kB before, %ld kB max (+%ld kB)\n",
+              msSince(t0), rss_before, rss_max, growth_kb);
+  EXPECT_LT(growth_kb, 16 * 1024) << "the proxy seems to buffer the body";
+  // The connection is still usable afterwards.
+  ASSERT_TRUE(c.send(requestText("GET", "/after-big")));
+  auto next = c.read(5s);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+}
+
+TEST_F(ServeTest, ProxyReusesUpstreamConnections) {
+  // One client connection stays on one I/O thread, which owns one pool.
+  Conn c = Conn::to(port());
+  const int before = upstream_.accepts();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.send(requestText("GET", "/reuse/" + std::to_string(i))));
+    auto m = c.read(5s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->status, 200);
+    EXPECT_EQ(str(parseJson(m->body).as_object().at("target")), "/reuse/" + std::to_string(i));
+  }
+  EXPECT_EQ(upstream_.accepts() - before, 1);
+}
+
+TEST_F(ServeTest, ProxyFailuresAnswer502And504) {
+  auto t0 = Clock::now();
+  Message down = get(port(), "/down/x");
+  EXPECT_LT(msSince(t0), 1000.0);
+  EXPECT_EQ(down.status, 502);
+  EXPECT_EQ(down.body, "upstream unavailable\n");
+
+  t0 = Clock::now();
+  Message slow = get(port(), "/slow");
+  const double slow_ms = msSince(t0);
+  EXPECT_EQ(slow.status, 504);
+  EXPECT_EQ(slow.body, "upstream timed out\n");
+  EXPECT_GE(slow_ms, 190.0);
+  EXPECT_LT(slow_ms, 1500.0);
+}
+
+// ---------------------------------------------------------------------------
+// 5. Middleware
+
+std::string hmacHex(std::string_view key, std::string_view msg) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  std::string hex;
+  char b[3];
+  for (unsigned i = 0; i < len; ++i) {
+    std::snprintf(b, sizeof b, "%02x", mac[i]);
+    hex += b;
+  }
+  return hex;
+}
+
+TEST_F(ServeTest, HmacMiddlewareGuardsTheUpstream) {
+  // Longer than one SHA-256 block, with characters the envelope escapes.
+  const std::string body =
+      "{\"order\":42,\"note\":\"line one\\nline two\",\"pad\":\"" + std::string(150, 'p') + "\"}";
+  const int before = upstream_.accepts();
+  Message missing = request(port(), "POST", "/signed/orders", "", body);
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.body, "missing signature");
+  EXPECT_EQ(missing.header("WWW-Authenticate"), "HMAC");
+
+  Message bad = request(port(), "POST", "/signed/orders",
+                        "X-Signature: " + hmacHex("wrong key", body) + "\r\n", body);
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(bad.body, "bad signature");
+  EXPECT_EQ(upstream_.accepts(), before) << "a refused request reached the upstream";
+
+  Message good = request(port(), "POST", "/signed/orders",
+                         "X-Signature: " + hmacHex(kTestSecret, body) + "\r\n", body);
+  ASSERT_EQ(good.status, 200) << good.body;
+  const json::value seen = parseJson(good.body);
+  const auto& o = seen.as_object();
+  EXPECT_EQ(str(o.at("target")), "/signed/orders");
+  EXPECT_EQ(str(o.at("body")), body);
+  bool verified = false;
+  for (const auto& pair : o.at("headers").as_array()) {
+    if (lower(std::string(pair.as_array()[0].as_string())) == "x-signature-verified") {
+      verified = str(pair.as_array()[1]) == "yes";
+    }
+  }
+  EXPECT_TRUE(verified);
+}
+
+TEST_F(ServeTest, ContinueMiddlewareChangesHeadersAndBody) {
+  Message m = request(port(), "POST", "/continued/x", "X-Remove-Me: 1\r\nX-Middleware: client\r\n",
+                      "original body");
+  ASSERT_EQ(m.status, 200) << m.body;
+  const json::value seen = parseJson(m.body);
+  const auto& o = seen.as_object();
+  EXPECT_EQ(str(o.at("body")), "replaced by middleware");
+  std::map<std::string, std::vector<std::string>> h;
+  for (const auto& pair : o.at("headers").as_array()) {
+    h[lower(std::string(pair.as_array()[0].as_string()))].emplace_back(pair.as_array()[1].as_string());
+  }
+  EXPECT_EQ(h["x-middleware"], std::vector<std::string>{"was-here"});
+  EXPECT_EQ(h.count("x-remove-me"), 0u);
+  EXPECT_EQ(h["content-length"], std::vector<std::string>{"22"});
+}
+
+TEST_F(ServeTest, TrappingMiddlewareIs500) {
+  const int before = upstream_.accepts();
+  expectFailure(get(port(), "/mwtrap/x"), 500, "function crashed (trap: unreachable executed)");
+  EXPECT_EQ(upstream_.accepts(), before);
+}
+
+// ---------------------------------------------------------------------------
+// 6. Strict HTTP
+
+TEST_F(ServeTest, RefusesAmbiguousFraming) {
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: a\r\n";
+  EXPECT_EQ(raw(port(), head + "Transfer-Encoding: xchunked\r\nContent-Length: 5\r\n\r\nhello").status, 400);
+  EXPECT_EQ(raw(port(), head + "Transfer-Encoding: identity\r\n\r\n").status, 400);
+  EXPECT_EQ(raw(port(), head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+                .status,
+            400);
+  EXPECT_EQ(raw(port(), head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").status,
+            400);
+  EXPECT_EQ(raw(port(), head + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!").status, 400);
+  EXPECT_EQ(raw(port(), "GET /fast HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n").status, 400);
+  EXPECT_EQ(raw(port(), "GET /fast HTTP/1.1\r\nX-No-Host: 1\r\n\r\n").status, 400);
+  EXPECT_EQ(raw(port(), "GET /fast HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400);
+  EXPECT_EQ(raw(port(), "GET /fast HTTP/1.1\nHost: a\n\n").status, 400);
+  // HTTP/1.0 needs no Host.
+  EXPECT_EQ(raw(port(), "GET /fast HTTP/1.0\r\n\r\n").status, 200);
+}
+
+TEST_F(ServeTest, EnforcesHeaderAndBodyLimits) {
+  Message big_head = raw(port(), "GET /fast HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(9000, 'h') + "\r\n\r\n");
+  EXPECT_EQ(big_head.status, 431);
+
+  Conn c = Conn::to(port());
+  c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n\r\n");
+  auto m = c.read(5s);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 413);
+  EXPECT_TRUE(c.closesWithin(2s));
+
+  // Chunked, so the size is only known while reading.
+  Conn chunked = Conn::to(port());
+  std::string req = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) req += "4000\r\n" + std::string(0x4000, 'b') + "\r\n";
+  req += "0\r\n\r\n";
+  chunked.send(req);
+  auto cm = chunked.read(5s);
+  ASSERT_TRUE(cm);
+  EXPECT_EQ(cm->status, 413);
+
+  // Just under the limit is fine.
+  Message fits = request(port(), "POST", "/echo", "", std::string(60000, 'a'));
+  EXPECT_EQ(fits.status, 200);
+}
+
+TEST_F(ServeTest, SmugglingAttemptIsRefusedAndTheHiddenRequestNeverAnswered) {
+  Conn c = Conn::to(port());
+  c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "0\r\n\r\nGET /fast HTTP/1.1\r\nHost: a\r\n\r\n");
+  auto m = c.read(5s);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 400);
+  std::string extra;
+  EXPECT_TRUE(c.closesWithin(2s, &extra));
+  EXPECT_EQ(extra, "") << "the hidden request was answered";
+
+  // TE.CL: the chunked body hides a request behind a small Content-Length.
+  Conn d = Conn::to(port());
+  d.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+         "5c\r\nGET /fast HTTP/1.1\r\nHost: a\r\n\r\n\r\n0\r\n\r\n");
+  auto dm = d.read(5s);
+  ASSERT_TRUE(dm);
+  EXPECT_EQ(dm->status, 400);
+  EXPECT_TRUE(d.closesWithin(2s, &extra));
+  EXPECT_EQ(extra, "");
+}
+
+TEST_F(ServeTest, PipelinedRequestsAnswerInOrder) {
+  Conn c = Conn::to(port());
+  c.send("GET /echo?n=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: a\r\n\r\n"
+         "GET /fast HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  auto first = c.read(5s);
+  auto second = c.read(5s);
+  auto third = c.read(5s);
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(str(parseJson(first->body).as_object().at("query")), "n=1");
+  EXPECT_EQ(str(parseJson(second->body).as_object().at("query")), "n=2");
+  EXPECT_EQ(third->body, "version 1");
+  EXPECT_TRUE(c.closesWithin(2s));
+}
+
+TEST_F(ServeTest, SlowlorisIsCutOffWhileOthersAreServed) {
+  Conn slow = Conn::to(port());
+  const auto t0 = Clock::now();
+  slow.send("GET /fast HTTP/1.1\r\nHo");
+  std::this_thread::sleep_for(50ms);
+  Message other = get(port(), "/fast");
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(other.body, "version 1");
+  std::string extra;
+  EXPECT_TRUE(slow.closesWithin(3s, &extra));
+  const double closed_ms = msSince(t0);
+  EXPECT_GE(closed_ms, 250.0);
+  EXPECT_LT(closed_ms, 2000.0);
+  if (!extra.empty()) {
+    EXPECT_EQ(extra.rfind("HTTP/1.1 408", 0), 0u) << extra;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 7. Methods and 404
+
+TEST_F(ServeTest, MethodNotAllowedListsAllowedMethods) {
+  Message m = get(port(), "/post-only");
+  EXPECT_EQ(m.status, 405);
+  EXPECT_EQ(m.header("Allow"), "POST");
+  EXPECT_EQ(request(port(), "POST", "/post-only").status, 200);
+}
+
+std::string smallConfig(const std::string& extra_server, const std::string& routes) {
+  return "[server]\nlisten = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\n" + extra_server + "\n" + routes;
+}
+
+std::string fnRoute(const std::string& path, const fs::path& wasm, const std::string& extra = "") {
+  return "[[route]]\npath = \"" + path + "\"\nfunction = " + tomlPath(wasm) + "\n" + extra + "\n";
+}
+
+TEST(ServeNoCatchAll, UnmatchedPathIs404) {
+  JinnProcess jinn(smallConfig("", fnRoute("/only", guest("serve_v1"))));
+  ASSERT_TRUE(jinn.ready());
+  Message m = get(jinn.port(), "/nothing/here");
+  EXPECT_EQ(m.status, 404);
+  EXPECT_EQ(m.body, "no route\n");
+  EXPECT_EQ(get(jinn.port(), "/only").status, 200);
+}
+
+// ---------------------------------------------------------------------------
+// 8. Never stall, and saturation
+
+TEST_F(ServeTest, SpinningFunctionsNeverStallOtherRequests) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> spins{0}, spin_errors{0};
+  std::vector<std::thread> hammers;
+  for (int i = 0; i < 2; ++i) {
+    hammers.emplace_back([&] {
+      while (!stop.load()) {
+        Message m = get(port(), "/spin200");
+        (m.status == 504 ? spins : spin_errors).fetch_add(1);
+      }
+    });
+  }
+  std::this_thread::sleep_for(100ms);  // let the spinning start
+  std::vector<double> latencies;
+  int fast_errors = 0;
+  const auto end = Clock::now() + 2s;
+  while (Clock::now() < end) {
+    const auto t0 = Clock::now();
+    Message m = get(port(), "/fast");
+    latencies.push_back(msSince(t0));
+    if (m.status != 200) ++fast_errors;
+  }
+  stop = true;
+  for (auto& t : hammers) t.join();
+  std::sort(latencies.begin(), latencies.end());
+  const double p50 = latencies[latencies.size() / 2];
+  const double p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  std::printf("[ stall  ] %zu fast requests while %d spins: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              latencies.size(), spins.load(), p50, p99, latencies.back());
+  EXPECT_EQ(fast_errors, 0);
+  EXPECT_EQ(spin_errors.load(), 0);
+  EXPECT_GE(spins.load(), 10);
+  // A spin holds its thread for 200 ms: were functions run on the I/O
+  // threads, most fast requests would wait that long.
+  EXPECT_LT(p99, 100.0);
+}
+
+TEST(ServeSaturation, FullQueueAnswers503AtOnce) {
+  JinnProcess jinn(smallConfig("function_threads = 1\nmax_queue = 1\nworkers = 2\n",
+                               fnRoute("/spin", guest("spin"), "timeout = \"500ms\"\n")));
+  ASSERT_TRUE(jinn.ready());
+  std::vector<std::thread> clients;
+  std::mutex mu;
+  std::vector<std::pair<int, double>> results;
+  for (int i = 0; i < 10; ++i) {
+    clients.emplace_back([&] {
+      const auto t0 = Clock::now();
+      Message m = get(jinn.port(), "/spin");
+      std::lock_guard<std::mutex> lock(mu);
+      results.emplace_back(m.status, msSince(t0));
+      if (m.status == 503) {
+        EXPECT_EQ(m.body, "server busy\n");
+        EXPECT_EQ(m.header("Retry-After"), "1");
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  int busy = 0, timed_out = 0;
+  for (const auto& [status, ms] : results) {
+    if (status == 503) {
+      ++busy;
+      EXPECT_LT(ms, 100.0) << "a 503 should not wait for a thread";
+    } else {
+      EXPECT_EQ(status, 504);
+      ++timed_out;
+    }
+  }
+  EXPECT_GE(busy, 1);
+  EXPECT_GE(timed_out, 1);
+  EXPECT_LE(timed_out, 2 + 1) << "one running plus one queued (plus one racing the pickup)";
+}
+
+// ---------------------------------------------------------------------------
+// 9. Hot reload
+
+TEST(ServeReload, FunctionFileAndConfigReload) {
+  const fs::path fns = tempDir("fns");
+  const fs::path fn = fns / "hot.wasm";
+  fs::copy_file(guest("serve_v1"), fn);
+  const std::string base = smallConfig("", fnRoute("/hot", fn));
+  JinnProcess jinn(base);
+  ASSERT_TRUE(jinn.ready());
+  EXPECT_EQ(get(jinn.port(), "/hot").body, "version 1");
+
+  auto waitForBody = [&](const std::string& target, const std::string& want) {
+    const auto deadline = Clock::now() + 30s;
+    std::string last;
+    while (Clock::now() < deadline) {
+      last = get(jinn.port(), target).body;
+      if (last == want) return true;
+      std::this_thread::sleep_for(25ms);
+    }
+    ADD_FAILURE() << target << " still answers '" << last << "'\n" << jinn.stderrText();
+    return false;
+  };
+
+  replaceAtomically(fn, readFile(guest("serve_v2")));
+  EXPECT_TRUE(waitForBody("/hot", "version 2"));
+
+  replaceAtomically(fn, "this is not a wasm module");
+  EXPECT_TRUE(jinn.waitForLog("refused", 30s)) << jinn.stderrText();
+  EXPECT_EQ(get(jinn.port(), "/hot").body, "version 2");
+
+  // SIGHUP with a route added.
+  EXPECT_EQ(get(jinn.port(), "/added").status, 404);
+  writeFile(jinn.configPath(), base + fnRoute("/added", guest("serve_v1")));
+  fs::copy_file(guest("serve_v2"), fn, fs::copy_options::overwrite_existing);
+  jinn.signal(SIGHUP);
+  EXPECT_TRUE(waitForBody("/added", "version 1"));
+  EXPECT_EQ(get(jinn.port(), "/hot").body, "version 2");
+
+  // A broken config on SIGHUP: the old one keeps serving.
+  writeFile(jinn.configPath(), base + "[[route]\npath = broken\n");
+  jinn.signal(SIGHUP);
+  EXPECT_TRUE(jinn.waitForLog("config refused", 10s)) << jinn.stderrText();
+  EXPECT_EQ(get(jinn.port(), "/added").body, "version 1");
+  EXPECT_EQ(get(jinn.port(), "/hot").body, "version 2");
+
+  std::error_code ec;
+  fs::remove_all(fns, ec);
+}
+
+// ---------------------------------------------------------------------------
+// 10. Admin
+
+TEST_F(ServeTest, AdminServesMetricsAndHealth) {
+  EXPECT_EQ(get(port(), "/spin").status, 504);
+  EXPECT_EQ(get(port(), "/fast").status, 200);
+  Message metrics = get(jinn_->adminPort(), "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.header("Content-Type")->find("text/plain"), std::string::npos);
+  EXPECT_NE(metrics.body.find("jinn_requests_total{route=\"/fast\",status=\"2xx\"} 1"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("jinn_requests_total{route=\"/spin\",status=\"5xx\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("jinn_function_outcomes_total{function=\"spin.wasm\",outcome=\"timeout\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  Message health = get(jinn_->adminPort(), "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  // The admin listener is not the public one, and the reverse.
+  EXPECT_EQ(get(jinn_->adminPort(), "/fast").status, 404);
+}
+
+// ---------------------------------------------------------------------------
+// 11. Graceful shutdown
+
+TEST_F(ServeTest, SigtermLetsInFlightRequestsFinish) {
+  Message inflight;
+  double inflight_ms = 0;
+  std::thread client([&] {
+    const auto t0 = Clock::now();
+    inflight = get(port(), "/echo?sleep=300");
+    inflight_ms = msSince(t0);
+  });
+  std::this_thread::sleep_for(100ms);
+  jinn_->signal(SIGTERM);
+  std::this_thread::sleep_for(50ms);
+  // Accepting stopped at once, while the request is still running.
+  const int late = connectTo(port());
+  EXPECT_LT(late, 0) << "a new connection was accepted during shutdown";
+  if (late >= 0) ::close(late);
+  client.join();
+  EXPECT_EQ(inflight.status, 200) << inflight.body;
+  EXPECT_EQ(str(parseJson(inflight.body).as_object().at("query")), "sleep=300");
+  EXPECT_GE(inflight_ms, 290.0);
+  EXPECT_EQ(jinn_->waitExit(5s), 0) << jinn_->stderrText();
+  EXPECT_LT(connectTo(port()), 0);
+}
+
+// ---------------------------------------------------------------------------
+// 12. TLS
+
+TEST(ServeTls, HttpsRequestWithSelfSignedCert) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl CLI";
+  if (std::system("command -v curl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no curl to speak TLS";
+  const fs::path dir = tempDir("tls");
+  const std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout " +
+                          (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() +
+                          " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(gen.c_str()), 0);
+  JinnProcess jinn(smallConfig("tls_cert = " + tomlPath(dir / "cert.pem") + "\ntls_key = " +
+                                   tomlPath(dir / "key.pem") + "\n",
+                               fnRoute("/fast", guest("serve_v1"))));
+  ASSERT_TRUE(jinn.ready());
+  const std::string cmd = "curl -k -s --max-time 10 -w ' %{http_code}' https://127.0.0.1:" +
+                          std::to_string(jinn.port()) + "/fast";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[256];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0);
+  EXPECT_EQ(out, "version 1 200");
+  // Plain HTTP on the TLS port gets nothing useful.
+  EXPECT_NE(get(jinn.port(), "/fast").status, 200);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace
