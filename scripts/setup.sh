@@ -12,6 +12,8 @@ PACKAGES=(
   libboost1.81-dev libtomlplusplus-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # serve_test: a self-signed certificate and an HTTPS client for the TLS test
+  openssl curl
   # guest toolchains, used to build test guests and examples from source
   clang lld wasi-libc libclang-rt-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
   rustc libstd-rust-dev-wasm32
