@@ -17,8 +17,6 @@ PACKAGES=(
   # guest toolchains, used to build test guests and examples from source
   clang lld wasi-libc libclang-rt-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
   rustc libstd-rust-dev-wasm32
-  # examples/hmac-middleware/check.sh computes signatures with openssl
-  openssl
 )
 
 SUDO=""
