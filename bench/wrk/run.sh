@@ -28,8 +28,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if ! command -v wrk >/dev/null || ! [ -x /usr/sbin/nginx ]; then
   log "installing wrk and nginx-light"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk nginx-light
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk nginx-light >&2
 fi
 NGINX=/usr/sbin/nginx
 command -v taskset >/dev/null || die "taskset (util-linux) is needed"
