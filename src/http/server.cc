@@ -60,8 +60,11 @@ asio::awaitable<void> refuse(Stream& stream, unsigned status, std::string_view r
 
 // Reads until the buffer holds a whole request head (through the blank
 // line). Returns its length; asio::error::not_found when it would exceed
-// `max` bytes. (asio::async_read_until would copy a beast::flat_buffer, so
-// this small loop reads straight into ours.)
+// `max` bytes. A bare LF also ends the read (its length includes the LF), so
+// checkRawHead refuses it at once: a client ending lines with LF alone never
+// sends CRLF CRLF and would otherwise wait for the read timeout, whose expiry
+// closes the socket before any answer. (asio::async_read_until would copy a
+// beast::flat_buffer, so this small loop reads straight into ours.)
 template <class Stream>
 asio::awaitable<std::tuple<beast::error_code, size_t>> readHead(Stream& stream,
                                                                  beast::flat_buffer& buffer,
@@ -72,6 +75,10 @@ asio::awaitable<std::tuple<beast::error_code, size_t>> readHead(Stream& stream,
     const size_t from = searched >= 3 ? searched - 3 : 0;
     const size_t at = have.find("\r\n\r\n", from);
     if (at != std::string_view::npos) co_return std::tuple{beast::error_code{}, at + 4};
+    for (size_t lf = have.find('\n', searched); lf != std::string_view::npos;
+         lf = have.find('\n', lf + 1)) {
+      if (lf == 0 || have[lf - 1] != '\r') co_return std::tuple{beast::error_code{}, lf + 1};
+    }
     searched = have.size();
     if (have.size() >= max) co_return std::tuple{beast::error_code(asio::error::not_found), 0};
     auto [ec, n] = co_await stream.async_read_some(buffer.prepare(std::min<size_t>(4096, max - have.size())),
