@@ -474,11 +474,15 @@ class JinnProcess {
     const auto deadline = Clock::now() + 180s;
     while (Clock::now() < deadline) {
       const std::string err = stderrText();
-      const size_t at = err.find("jinn: listening on 127.0.0.1:");
+      static constexpr std::string_view kListening = "jinn: listening on 127.0.0.1:";
+      static constexpr std::string_view kAdmin = " admin 127.0.0.1:";
+      const size_t at = err.find(kListening);
       if (at != std::string::npos && err.find('\n', at) != std::string::npos) {
-        port_ = static_cast<uint16_t>(std::atoi(err.c_str() + at + 30));
-        const size_t admin = err.find(" admin 127.0.0.1:", at);
-        if (admin != std::string::npos) admin_port_ = static_cast<uint16_t>(std::atoi(err.c_str() + admin + 17));
+        port_ = static_cast<uint16_t>(std::atoi(err.c_str() + at + kListening.size()));
+        const size_t admin = err.find(kAdmin, at);
+        if (admin != std::string::npos) {
+          admin_port_ = static_cast<uint16_t>(std::atoi(err.c_str() + admin + kAdmin.size()));
+        }
         return;
       }
       int status;
@@ -570,7 +574,7 @@ std::string mainConfig(uint16_t upstream_port) {
     c += "\n[[route]]\npath = \"" + path + "\"\nfunction = " + tomlPath(guest(wasm)) + "\n" + extra;
   };
   fn("/echo", "serve_echo", "timeout = \"5s\"\ndebug_secret = \"${env.TEST_DEBUG}\"\n");
-  fn("/trap", "trap_unreachable");
+  fn("/trap", "trap_unreachable", "args = [\"trap\"]\n");
   fn("/exit", "streams", "debug_secret = \"${env.TEST_DEBUG}\"\n");
   fn("/spin", "spin", "timeout = \"50ms\"\n");
   fn("/spin200", "spin", "timeout = \"200ms\"\n");
@@ -580,7 +584,6 @@ std::string mainConfig(uint16_t upstream_port) {
   fn("/stderr-flood", "flood",
      "args = [\"stderr\"]\nstderr_max = \"256KiB\"\ndebug_secret = \"${env.TEST_DEBUG}\"\n");
   fn("/fast", "serve_v1");
-  fn("/post-only", "serve_v1", "methods = [\"POST\"]\n");
   auto proxied = [&](const std::string& path, const std::string& target, const std::string& extra) {
     c += "\n[[route]]\npath = \"" + path + "\"\nproxy = " + target + "\n" + extra;
   };
@@ -588,7 +591,8 @@ std::string mainConfig(uint16_t upstream_port) {
           "middleware = [" + tomlPath(guest("serve_hmac")) +
               "]\nenv = { HMAC_SECRET = \"${env.TEST_SECRET}\" }\n");
   proxied("/continued/*", up, "middleware = [" + tomlPath(guest("serve_continue")) + "]\n");
-  proxied("/mwtrap/*", up, "middleware = [" + tomlPath(guest("trap_unreachable")) + "]\n");
+  proxied("/mwtrap/*", up,
+          "middleware = [" + tomlPath(guest("trap_unreachable")) + "]\nargs = [\"trap\"]\n");
   proxied("/down/*", "\"http://127.0.0.1:" + std::to_string(closedPort()) + "\"", "");
   proxied("/slow", up, "upstream_timeout = \"200ms\"\n");
   proxied("/*", up, "");
@@ -668,9 +672,9 @@ TEST_F(ServeTest, BinaryBodiesRoundTripByteExact) {
 
 TEST_F(ServeTest, FailedFunctionsGetTheirStatusAndAShortReason) {
   expectFailure(get(port(), "/echo?mode=text"), 502,
-                "function returned an invalid response: output is not valid JSON (invalid value at byte 0)");
+                "function returned an invalid response: output is not a single JSON object");
   expectFailure(get(port(), "/echo?mode=around"), 502,
-                "function returned an invalid response: output is not valid JSON (invalid value at byte 0)");
+                "function returned an invalid response: output is not a single JSON object");
   expectFailure(get(port(), "/trap"), 500, "function crashed (trap: unreachable executed)");
   expectFailure(get(port(), "/exit"), 500, "function exited with code 3");
   expectFailure(get(port(), "/oom"), 500, "function exceeded its memory limit");
@@ -993,19 +997,23 @@ TEST_F(ServeTest, SlowlorisIsCutOffWhileOthersAreServed) {
 // ---------------------------------------------------------------------------
 // 7. Methods and 404
 
-TEST_F(ServeTest, MethodNotAllowedListsAllowedMethods) {
-  Message m = get(port(), "/post-only");
-  EXPECT_EQ(m.status, 405);
-  EXPECT_EQ(m.header("Allow"), "POST");
-  EXPECT_EQ(request(port(), "POST", "/post-only").status, 200);
-}
-
 std::string smallConfig(const std::string& extra_server, const std::string& routes) {
   return "[server]\nlisten = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\n" + extra_server + "\n" + routes;
 }
 
 std::string fnRoute(const std::string& path, const fs::path& wasm, const std::string& extra = "") {
   return "[[route]]\npath = \"" + path + "\"\nfunction = " + tomlPath(wasm) + "\n" + extra + "\n";
+}
+
+// Without a catch-all route (with one, a method mismatch falls through to it).
+TEST(ServeNoCatchAll, MethodNotAllowedListsAllowedMethods) {
+  JinnProcess jinn(smallConfig("", fnRoute("/post-only", guest("serve_v1"), "methods = [\"POST\"]\n")));
+  ASSERT_TRUE(jinn.ready());
+  Message m = get(jinn.port(), "/post-only");
+  EXPECT_EQ(m.status, 405);
+  EXPECT_EQ(m.header("Allow"), "POST");
+  EXPECT_EQ(m.body, "method not allowed\n");
+  EXPECT_EQ(request(jinn.port(), "POST", "/post-only").status, 200);
 }
 
 TEST(ServeNoCatchAll, UnmatchedPathIs404) {
