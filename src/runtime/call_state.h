@@ -16,6 +16,7 @@ struct CallState {
   uint64_t memory_limit_bytes = 0;
   wasm_rt_memory_t* memory = nullptr;  // the instance's one linear memory
   MemoryPool::Slot* slot = nullptr;    // backing `memory`
+  uint32_t declared_max_pages = 0;     // the module's own maximum (before our cap)
   bool memory_refused = false;         // the limit refused an allocation or a grow
   bool marks_complete = true;          // see MemoryPool::release
   wasi::Context* wasi = nullptr;

@@ -74,18 +74,38 @@ __asm__(
 #error "jinn_call_on_stack is written for x86-64 and aarch64 only"
 #endif
 
+struct jinn_guest_call {
+  jinn_fiber* fiber;
+  jinn_guest_fn fn;
+  void* a;
+  void* b;
+};
+
+/* The first frame on the guest stack. */
+static void jinn_guest_entry(void* call_ptr, void* unused) {
+  (void)unused;
+  struct jinn_guest_call* call = (struct jinn_guest_call*)call_ptr;
+  jinn_fiber_on_guest(call->fiber);
+  call->fn(call->a, call->b);
+  jinn_fiber_to_host(call->fiber);
+}
+
 int jinn_guest_enter(sigjmp_buf* jump, volatile sig_atomic_t* in_guest, void* stack_top,
-                     jinn_guest_fn fn, void* a, void* b) {
+                     jinn_fiber* fiber, jinn_guest_fn fn, void* a, void* b) {
   /* savesigs = 0: saving the mask costs a syscall per call. Handlers that
    * jump here unblock their own signal first (GuestThread's handlers). */
   int code = sigsetjmp(*jump, 0);
   if (code != 0) {
     *in_guest = 0;
+    jinn_fiber_on_host(fiber, 1);
     return code;
   }
+  struct jinn_guest_call call = {fiber, fn, a, b};
   *in_guest = 1;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  jinn_call_on_stack(stack_top, fn, a, b);
+  jinn_fiber_to_guest(fiber);
+  jinn_call_on_stack(stack_top, jinn_guest_entry, &call, NULL);
+  jinn_fiber_on_host(fiber, 0);
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   *in_guest = 0;
   return 0;

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <signal.h>
 
+#include "runtime/fiber.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -12,11 +14,12 @@ extern "C" {
 typedef void (*jinn_guest_fn)(void* a, void* b);
 
 /* Runs fn(a, b) on the guest stack whose top is `stack_top`, with *in_guest
- * set to 1 while it runs. Returns 0 when fn returned, or the non-zero code a
+ * set to 1 while it runs. Whoever long-jumps to `jump` from the guest stack
+ * calls jinn_fiber_to_host(fiber) first. Returns 0 when fn returned, or the non-zero code a
  * trap, fault or the kill switch passed to siglongjmp(*jump, code). *in_guest
  * is 0 again on return either way. */
 int jinn_guest_enter(sigjmp_buf* jump, volatile sig_atomic_t* in_guest, void* stack_top,
-                     jinn_guest_fn fn, void* a, void* b);
+                     jinn_fiber* fiber, jinn_guest_fn fn, void* a, void* b);
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,7 @@ void unblock(int sig) {
   // unblock it here (sigsetjmp did not save the mask, to keep calls cheap).
   unblock(sig);
   t->in_guest = 0;
+  jinn_fiber_to_host(&t->fiber);
   siglongjmp(t->jump, code);
 }
 
@@ -137,6 +138,8 @@ GuestThread* GuestThread::current(std::string* error) {
   t->stack_map = static_cast<uint8_t*>(stack);
   t->stack_low = t->stack_map + kStackGuardBytes;
   t->stack_top = t->stack_low + kStackBytes;
+  t->fiber.guest_bottom = t->stack_low;
+  t->fiber.guest_size = kStackBytes;
   if (mprotect(t->stack_low, kStackBytes, PROT_READ | PROT_WRITE) != 0) {
     *error = std::string("cannot protect guest stack: ") + std::strerror(errno);
     return nullptr;

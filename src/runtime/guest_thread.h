@@ -31,6 +31,8 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/fiber.h"
+
 namespace jinn::runtime {
 
 struct CallState;
@@ -55,6 +57,7 @@ struct GuestThread {
   uint8_t* stack_low = nullptr;  // lowest usable byte of the guest stack
   uint8_t* stack_top = nullptr;
   uint8_t* alt_stack = nullptr;
+  jinn_fiber fiber{};  // the guest stack, for AddressSanitizer's bookkeeping
   timer_t timer{};
   bool timer_ok = false;
 

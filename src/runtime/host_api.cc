@@ -31,6 +31,7 @@ constexpr uint32_t kMaxPages = 65535;
 
 [[noreturn]] void stopGuest(GuestThread* t, int code) {
   t->in_guest = 0;
+  jinn_fiber_to_host(&t->fiber);
   siglongjmp(t->jump, code);
 }
 
@@ -88,6 +89,7 @@ void allocateMemory(wasm_rt_memory_t* mem, uint32_t initial_pages, uint32_t max_
   mem->data = slot->base;
   mem->pages = initial_pages;
   mem->max_pages = max_pages > kMaxPages ? kMaxPages : max_pages;
+  c->declared_max_pages = max_pages;
   mem->size = static_cast<uint32_t>(bytes);
   t->mem_lo = reinterpret_cast<uintptr_t>(slot->base);
   t->mem_hi = t->mem_lo + MemoryPool::kReservation;
@@ -102,6 +104,9 @@ uint32_t growMemory(wasm_rt_memory_t* mem, uint32_t delta) {
   const uint64_t new_pages = uint64_t{old_pages} + delta;
   if (delta != 0) {
     if (new_pages > mem->max_pages || c->slot == nullptr || c->memory != mem) {
+      // Past our own cap (kMaxPages) but within the module's maximum: the
+      // engine refused memory the module could have had.
+      if (new_pages <= c->declared_max_pages) c->memory_refused = true;
       result = UINT32_MAX;
     } else if (new_pages * kPageBytes > c->memory_limit_bytes) {
       c->memory_refused = true;
