@@ -117,7 +117,7 @@ int serve(const std::vector<std::string>& argv) {
   }
 
   http::FunctionPool pool(server_cfg.function_threads, server_cfg.max_queue);
-  http::App app(engine, pool, metrics, access_log.get(), log);
+  http::App app(engine, pool, metrics, access_log.get(), log, server_cfg.inline_budget);
   if (auto applied = app.apply(std::move(cfg)); !applied.ok()) {
     std::cerr << applied.error().message << "\n";
     return 1;

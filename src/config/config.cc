@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 constexpr std::string_view kServerKeys[] = {
     "listen",           "admin",          "workers",      "function_threads", "max_queue",
     "read_timeout",     "idle_timeout",   "max_header_bytes", "max_body_bytes",
-    "shutdown_grace",   "tls_cert",       "tls_key",      "access_log",       "cache_dir"};
+    "shutdown_grace",   "tls_cert",       "tls_key",      "access_log",       "cache_dir",
+    "inline_budget"};
 constexpr std::string_view kRouteKeys[] = {
     "path",       "name",        "methods",      "function",         "proxy",
     "middleware", "timeout",     "memory",       "stdout_max",       "stderr_max",
@@ -268,7 +269,8 @@ class Parser {
     return expand(node, value->get());
   }
 
-  std::optional<std::chrono::nanoseconds> duration(const toml::node& node, std::string_view key) {
+  std::optional<std::chrono::nanoseconds> duration(const toml::node& node, std::string_view key,
+                                                   bool allow_zero = false) {
     if (node.is_integer() || node.is_floating_point()) {
       add(node, "'" + std::string(key) + "' needs a unit, e.g. \"500ms\" or \"30s\"");
       return std::nullopt;
@@ -281,7 +283,7 @@ class Parser {
                     "\" (units: ns, us, ms, s, m, h)");
       return std::nullopt;
     }
-    if (value->count() <= 0) {
+    if (value->count() < 0 || (value->count() == 0 && !allow_zero)) {
       add(node, "'" + std::string(key) + "' must be greater than zero");
       return std::nullopt;
     }
@@ -402,6 +404,9 @@ class Parser {
     }
     if (auto* n = get("read_timeout")) {
       if (auto v = duration(*n, "read_timeout")) server.read_timeout = *v;
+    }
+    if (auto* n = get("inline_budget")) {
+      if (auto v = duration(*n, "inline_budget", true)) server.inline_budget = *v;
     }
     if (auto* n = get("idle_timeout")) {
       if (auto v = duration(*n, "idle_timeout")) server.idle_timeout = *v;

@@ -43,6 +43,9 @@ struct ServerConfig {
   unsigned workers = 1;           // io threads; default: hardware cores
   unsigned function_threads = 2;  // default: 2 x hardware cores
   size_t max_queue = 256;         // pending function calls before 503
+  // A call first runs on the I/O thread with this much time; one that needs
+  // more is re-run on the function pool (see schema.md). 0: always the pool.
+  std::chrono::nanoseconds inline_budget = std::chrono::microseconds(500);
   std::chrono::nanoseconds read_timeout = std::chrono::seconds(30);
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
   size_t max_header_bytes = 16u << 10;

@@ -88,12 +88,13 @@ Upstream upstreamFor(const config::ProxyConfig& p) {
 }  // namespace
 
 App::App(std::shared_ptr<Engine> engine, FunctionPool& pool, observe::Metrics& metrics,
-         observe::AccessLog* access_log, Log& log)
+         observe::AccessLog* access_log, Log& log, std::chrono::nanoseconds inline_budget)
     : engine_(std::move(engine)),
       pool_(pool),
       metrics_(metrics),
       access_log_(access_log),
-      log_(log) {}
+      log_(log),
+      inline_budget_(inline_budget) {}
 
 App::~App() { stopWatching(); }
 
@@ -113,6 +114,7 @@ Result<bool> App::apply(config::Config config) {
     slot->options.env = fc.env;
     slot->options.preopens = fc.preopens;
     slot->options.limits = fc.limits;
+    for (const auto& p : fc.preopens) slot->may_run_inline = slot->may_run_inline && !p.writable;
     auto it = loaded.find(fc.path);
     if (it == loaded.end()) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -245,10 +247,38 @@ void App::watchLoop() {
   }
 }
 
-asio::awaitable<bool> App::callOnPool(std::shared_ptr<FunctionSlot> slot, std::string input,
-                                      CallResult& result) {
-  auto executor = co_await asio::this_coro::executor;
+bool App::runInline(FunctionSlot& slot, const std::shared_ptr<Module>& module,
+                    std::string_view input, CallResult& result) {
+  const auto full = slot.options.limits.timeout;
+  const auto budget = std::chrono::duration_cast<std::chrono::microseconds>(inline_budget_);
+  CallOptions options = slot.options;
+  options.stdin_data = input;
+  options.limits.timeout = std::min(full, budget);
+  module->call(options, result);
+  if (result.outcome != Outcome::kTimeout || full <= budget) return true;
+  // Needed more than the budget: this call goes to the pool, and so do the
+  // function's calls for the next second.
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  slot.pool_only_until_ns.store(now + 1'000'000'000, std::memory_order_relaxed);
+  return false;
+}
+
+asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::string input,
+                                       CallResult& result) {
   std::shared_ptr<Module> module = slot->module.load();
+  if (inline_budget_.count() > 0 && slot->may_run_inline) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    if (now >= slot->pool_only_until_ns.load(std::memory_order_relaxed) &&
+        runInline(*slot, module, input, result)) {
+      recordCall(*slot, result);
+      co_return true;
+    }
+  }
+  auto executor = co_await asio::this_coro::executor;
   bool accepted = co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
       [&](auto handler) {
         auto done = std::make_shared<decltype(handler)>(std::move(handler));
@@ -331,7 +361,7 @@ asio::awaitable<Decision> App::handle(Exchange& ex) {
 
   CallResult result;
   for (const auto& mw : route.middleware) {
-    if (!co_await callOnPool(mw, envelopeFor(ex), result)) {
+    if (!co_await runFunction(mw, envelopeFor(ex), result)) {
       metrics_.function_queue_rejections_total.with().inc();
       Response res = textResponse(503, "server busy", version);
       res.set(bhttp::field::retry_after, "1");
@@ -369,7 +399,7 @@ asio::awaitable<Decision> App::handle(Exchange& ex) {
   }
 
   if (route.function) {
-    if (!co_await callOnPool(route.function, envelopeFor(ex), result)) {
+    if (!co_await runFunction(route.function, envelopeFor(ex), result)) {
       metrics_.function_queue_rejections_total.with().inc();
       Response res = textResponse(503, "server busy", version);
       res.set(bhttp::field::retry_after, "1");

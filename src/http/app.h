@@ -37,6 +37,10 @@ struct FunctionSlot {
   std::string name;  // for metrics and logs: the file name
   CallOptions options;  // args, env, preopens, limits; stdin set per call
   std::atomic<std::shared_ptr<Module>> module;
+  bool may_run_inline = true;  // no writable preopen: a re-run repeats nothing
+  // Until then (steady clock, ns), calls skip the inline attempt: the last
+  // one needed more than the inline budget.
+  std::atomic<int64_t> pool_only_until_ns{0};
   observe::Histogram* instantiate_seconds = nullptr;
   observe::Histogram* run_seconds = nullptr;
 };
@@ -61,7 +65,7 @@ struct State {
 class App final : public Application {
  public:
   App(std::shared_ptr<Engine> engine, FunctionPool& pool, observe::Metrics& metrics,
-      observe::AccessLog* access_log, Log& log);
+      observe::AccessLog* access_log, Log& log, std::chrono::nanoseconds inline_budget);
   ~App() override;
 
   // Compiles every function of `config` and makes it the live State. On any
@@ -84,8 +88,13 @@ class App final : public Application {
 
  private:
   struct CallDone;
-  asio::awaitable<bool> callOnPool(std::shared_ptr<FunctionSlot> slot, std::string input,
-                                   CallResult& result);
+  // Runs one call: inline on this I/O thread within the inline budget, else
+  // (or when that was not enough) on the function pool. False: the pool is
+  // saturated (503).
+  asio::awaitable<bool> runFunction(std::shared_ptr<FunctionSlot> slot, std::string input,
+                                    CallResult& result);
+  bool runInline(FunctionSlot& slot, const std::shared_ptr<Module>& module,
+                 std::string_view input, CallResult& result);
   Response functionFailure(int status, const CallResult& result, std::string_view parse_error,
                            const FunctionSlot& slot, const Exchange& exchange);
   void logStderr(const CallResult& result, const FunctionSlot& slot, const Exchange& exchange);
@@ -100,6 +109,7 @@ class App final : public Application {
   observe::Metrics& metrics_;
   observe::AccessLog* access_log_;
   Log& log_;
+  const std::chrono::nanoseconds inline_budget_;
   std::atomic<std::shared_ptr<const State>> state_;
   std::mutex apply_mu_;  // one apply or reload at a time
 

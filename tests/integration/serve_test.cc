@@ -1156,7 +1156,17 @@ TEST(ServeReload, FunctionFileAndConfigReload) {
 TEST_F(ServeTest, AdminServesMetricsAndHealth) {
   EXPECT_EQ(get(port(), "/spin").status, 504);
   EXPECT_EQ(get(port(), "/fast").status, 200);
-  Message metrics = get(jinn_->adminPort(), "/metrics");
+  // Metrics are recorded once the response is out, so the scrape may race
+  // the last request's bookkeeping by a moment: poll briefly.
+  Message metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = get(jinn_->adminPort(), "/metrics");
+    if (metrics.body.find("jinn_requests_total{route=\"/fast\",status=\"2xx\"} 1") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.header("Content-Type")->find("text/plain"), std::string::npos);
   EXPECT_NE(metrics.body.find("jinn_requests_total{route=\"/fast\",status=\"2xx\"} 1"), std::string::npos)
