@@ -334,30 +334,49 @@ Response App::functionFailure(int status, const CallResult& result,
   return res;
 }
 
-asio::awaitable<Decision> App::handle(Exchange& ex) {
+const RouteRuntime* App::route(const bhttp::request_header<>& head, Exchange& ex,
+                               std::optional<Response>* early) {
   std::shared_ptr<const State> state = state_.load();
   ex.pin = state;
-  auto tp = ex.request.find("traceparent");
-  ex.trace_id = observe::traceIdFor(tp == ex.request.end() ? std::string_view() : sv(tp->value()));
-  const unsigned version = ex.request.version();
-
-  const std::string_view target = sv(ex.request.target());
+  auto tp = head.find("traceparent");
+  ex.trace_id = observe::traceIdFor(tp == head.end() ? std::string_view() : sv(tp->value()));
+  const unsigned version = head.version();
+  const std::string_view target = sv(head.target());
   const std::string_view path = target.substr(0, target.find('?'));
   if (path.empty() || path.front() != '/') {
-    co_return Decision{textResponse(400, "bad request target", version)};
+    *early = textResponse(400, "bad request target", version);
+    return nullptr;
   }
-  const config::RouteMatch match = state->router->match(sv(ex.request.method_string()), path);
+  const config::RouteMatch match = state->router->match(sv(head.method_string()), path);
   if (match.kind == config::RouteMatch::Kind::kNotFound) {
-    co_return Decision{textResponse(404, "no route", version)};
+    *early = textResponse(404, "no route", version);
+    return nullptr;
   }
   if (match.kind == config::RouteMatch::Kind::kMethodNotAllowed) {
     Response res = textResponse(405, "method not allowed", version);
     res.set(bhttp::field::allow, match.allow);
-    co_return Decision{std::move(res)};
+    *early = std::move(res);
+    return nullptr;
   }
-  const RouteRuntime& route = state->routes.at(match.route);
-  ex.route = route.config->name;
-  ex.app_route = &route;
+  const RouteRuntime* route = &state->routes.at(match.route);
+  ex.route = route->config->name;
+  ex.app_route = route;
+  return route;
+}
+
+const Upstream* App::streamingUpstream(const bhttp::request_header<>& head, Exchange& ex) {
+  std::optional<Response> early;
+  const RouteRuntime* rt = route(head, ex, &early);
+  if (rt == nullptr || !rt->upstream || !rt->middleware.empty() || rt->function) return nullptr;
+  return &*rt->upstream;
+}
+
+asio::awaitable<Decision> App::handle(Exchange& ex) {
+  const unsigned version = ex.request.version();
+  std::optional<Response> early;
+  const RouteRuntime* found = route(ex.request.base(), ex, &early);
+  if (found == nullptr) co_return Decision{std::move(early)};
+  const RouteRuntime& route = *found;
 
   CallResult result;
   for (const auto& mw : route.middleware) {

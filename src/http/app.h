@@ -82,12 +82,18 @@ class App final : public Application {
   void stopWatching();
 
   asio::awaitable<Decision> handle(Exchange& exchange) override;
+  const Upstream* streamingUpstream(const bhttp::request_header<>& head,
+                                    Exchange& exchange) override;
   void finished(const Exchange& exchange, unsigned status, uint64_t body_bytes,
                 std::chrono::nanoseconds duration) override;
   void upstreamError(const Upstream& upstream, std::string_view kind) override;
 
  private:
-  struct CallDone;
+  // Pins the live State in `exchange`, sets its trace id, and finds the
+  // route; nullptr with `*early` set when the answer is already known
+  // (400, 404, 405).
+  const RouteRuntime* route(const bhttp::request_header<>& head, Exchange& exchange,
+                            std::optional<Response>* early);
   // Runs one call: inline on this I/O thread within the inline budget, else
   // (or when that was not enough) on the function pool. False: the pool is
   // saturated (503).

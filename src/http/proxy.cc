@@ -101,10 +101,10 @@ void UpstreamPool::release(const Upstream& upstream, std::unique_ptr<beast::tcp_
   idle.push_back(std::move(conn));
 }
 
-void prepareUpstreamRequest(Exchange& exchange, const Upstream& upstream) {
-  Request& req = exchange.request;
+void prepareUpstreamHeader(bhttp::request_header<>& req, const Exchange& exchange,
+                           const Upstream& upstream) {
   const std::string host(req[bhttp::field::host]);
-  removeHopByHop(req.base());
+  removeHopByHop(req);
   std::string xff(req["X-Forwarded-For"]);
   xff = xff.empty() ? exchange.remote_ip : xff + ", " + exchange.remote_ip;
   req.set("X-Forwarded-For", xff);
@@ -114,9 +114,13 @@ void prepareUpstreamRequest(Exchange& exchange, const Upstream& upstream) {
     std::string target(req.target());
     req.target(upstream.base_path + target);
   }
-  req.version(11);
-  req.keep_alive(true);
-  req.prepare_payload();
+  req.version(11);  // and no Connection header (removed above): keep-alive
+}
+
+void prepareUpstreamRequest(Exchange& exchange, const Upstream& upstream) {
+  prepareUpstreamHeader(exchange.request.base(), exchange, upstream);
+  exchange.request.keep_alive(true);
+  exchange.request.prepare_payload();
 }
 
 void stripHopByHop(bhttp::fields& fields) { removeHopByHop(fields); }

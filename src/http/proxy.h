@@ -37,6 +37,10 @@ class UpstreamPool {
 // named by Connection) removed, X-Forwarded-For/-Proto/-Host set, target
 // prefixed with the upstream's base path, HTTP/1.1 keep-alive.
 void prepareUpstreamRequest(Exchange& exchange, const Upstream& upstream);
+// The same rewrite of the head only, for a request whose body is streamed:
+// its framing (Content-Length or chunked) is kept as the client sent it.
+void prepareUpstreamHeader(bhttp::request_header<>& head, const Exchange& exchange,
+                           const Upstream& upstream);
 
 // Removes hop-by-hop headers from an upstream response before relaying it.
 void stripHopByHop(bhttp::fields& fields);
@@ -47,11 +51,26 @@ struct RelayResult {
   bool client_ok = true;  // false: the client connection must be closed
 };
 
+// Forwards `exchange.request` (body already read) and streams the response.
 template <class ClientStream>
 asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
                                    const Upstream& upstream, UpstreamPool& pool, Application& app,
                                    bool client_keep_alive,
                                    std::chrono::milliseconds client_write_timeout);
+
+// Forwards a request whose head is parsed and whose body is still on the
+// client connection: the body streams to the upstream as it arrives (bounded
+// by `in`'s body limit), then the response streams back. Nothing can be
+// retried once the body started to flow; every failure closes the client
+// connection, whose framing may be mid-body.
+template <class ClientStream>
+asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_buffer& client_buf,
+                                            bhttp::request_parser<bhttp::buffer_body>& in,
+                                            Exchange& exchange, const Upstream& upstream,
+                                            UpstreamPool& pool, Application& app,
+                                            bool client_keep_alive,
+                                            std::chrono::milliseconds client_read_timeout,
+                                            std::chrono::milliseconds client_write_timeout);
 
 }  // namespace jinn::http
 

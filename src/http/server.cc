@@ -154,6 +154,32 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
       co_await refuse(stream, 413, "request body too large", limits);
       co_return;
     }
+    // A proxied request streams its body to the upstream as it arrives.
+    if (!parser.is_done()) {
+      Exchange exchange;
+      exchange.remote_ip = remote_ip;
+      exchange.remote_port = remote_port;
+      exchange.tls = env.tls;
+      if (const Upstream* upstream = env.app->streamingUpstream(parser.get().base(), exchange)) {
+        const bool keep_alive = parser.get().keep_alive() && !env.stopping->load();
+        if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+          setDeadline(stream, limits.write_timeout);
+          auto [cec, cn] = co_await bhttp::async_write(stream, cont, as_tuple(use_awaitable));
+          if (cec) co_return;
+        }
+        const bhttp::request_header<> original = parser.get().base();  // for the log
+        bhttp::request_parser<bhttp::buffer_body> body_parser{std::move(parser)};
+        body_parser.body_limit(limits.max_body_bytes);
+        RelayResult r = co_await relayStreaming(stream, buffer, body_parser, exchange, *upstream,
+                                                env.worker->upstreams, *env.app, keep_alive,
+                                                limits.read_timeout, limits.write_timeout);
+        exchange.request.base() = original;
+        env.app->finished(exchange, r.status, r.bytes, std::chrono::steady_clock::now() - start);
+        if (!r.client_ok) co_return;
+        continue;
+      }
+    }
     if (!parser.is_done()) {
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};

@@ -29,6 +29,14 @@ class Application {
  public:
   virtual ~Application() = default;
   virtual asio::awaitable<Decision> handle(Exchange& exchange) = 0;
+  // Asked once the head is parsed, before the body is read: the upstream to
+  // stream the body to when the request's route relays it unchanged (a proxy
+  // route without middleware), filling the exchange's route fields; nullptr
+  // to have the body read whole and handle() called.
+  virtual const Upstream* streamingUpstream(const bhttp::request_header<>& head,
+                                            Exchange& exchange) {
+    return nullptr;
+  }
   // Called once per request after the response went out (or failed).
   virtual void finished(const Exchange& exchange, unsigned status, uint64_t body_bytes,
                         std::chrono::nanoseconds duration) = 0;

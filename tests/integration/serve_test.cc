@@ -386,6 +386,15 @@ class TestUpstream {
         cv_.wait_for(lock, 2s, [this] { return stopping_; });
         lock.unlock();
         ok = sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow");
+      } else if (target == "/count") {
+        // Size and byte sum of the body, so a large upload is checked
+        // without echoing it back.
+        uint64_t sum = 0;
+        for (unsigned char b : req->body) sum += b;
+        const std::string body = "{\"bytes\":" + std::to_string(req->body.size()) +
+                                 ",\"sum\":" + std::to_string(sum) + "}";
+        ok = sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                             "\r\n\r\n" + body);
       } else {
         json::object o;
         o["method"] = method;
@@ -1023,6 +1032,40 @@ TEST(ServeNoCatchAll, UnmatchedPathIs404) {
   EXPECT_EQ(m.status, 404);
   EXPECT_EQ(m.body, "no route\n");
   EXPECT_EQ(get(jinn.port(), "/only").status, 200);
+}
+
+// A proxied request body streams to the upstream as it arrives: jinn never
+// holds the whole upload.
+TEST(ServeUpload, ProxyStreamsALargeUploadInBoundedMemory) {
+  TestUpstream upstream;
+  JinnProcess jinn(smallConfig("max_body_bytes = \"64MiB\"\n",
+                               "[[route]]\npath = \"/*\"\nproxy = \"http://127.0.0.1:" +
+                                   std::to_string(upstream.port()) + "\"\n"));
+  ASSERT_TRUE(jinn.ready());
+  constexpr uint64_t kSize = 32ull << 20;
+  Conn c = Conn::to(jinn.port());
+  ASSERT_TRUE(c.send("POST /count HTTP/1.1\r\nHost: test.local\r\nContent-Length: " +
+                     std::to_string(kSize) + "\r\n\r\n"));
+  const long rss_before = jinn.rssKb();
+  long rss_max = rss_before;
+  std::string chunk(1u << 20, '\0');
+  uint64_t sum = 0;
+  for (uint64_t sent = 0; sent < kSize; sent += chunk.size()) {
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      chunk[i] = static_cast<char>((sent + i) * 7 % 251);
+      sum += static_cast<unsigned char>(chunk[i]);
+    }
+    ASSERT_TRUE(c.send(chunk));
+    rss_max = std::max(rss_max, jinn.rssKb());
+  }
+  auto m = c.read(30s);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  EXPECT_EQ(m->body, "{\"bytes\":" + std::to_string(kSize) + ",\"sum\":" + std::to_string(sum) + "}");
+  const long growth_kb = rss_max - rss_before;
+  std::printf("[ upload ] 32 MiB; jinn RSS %ld kB before, %ld kB max (+%ld kB)\n", rss_before,
+              rss_max, growth_kb);
+  EXPECT_LT(growth_kb, 16 * 1024) << "the proxy seems to buffer the request body";
 }
 
 // ---------------------------------------------------------------------------
