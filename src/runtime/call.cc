@@ -121,12 +121,12 @@ void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions
   Entry entry{&module, instance, &ctx};
   const int64_t t0 = monotonicNs();
   t->arm(limits.timeout);
-  int code = jinn_guest_enter(&t->jump, &t->in_guest, t->stack_top, &t->fiber,
+  int code = jinn_guest_enter(&t->jump, &t->in_guest, &t->timed_out, t->stack_top, &t->fiber,
                               instantiateOnGuestStack, &entry, nullptr);
   const int64_t t1 = monotonicNs();
   if (code == 0) {
-    code = jinn_guest_enter(&t->jump, &t->in_guest, t->stack_top, &t->fiber, startOnGuestStack,
-                            &entry, nullptr);
+    code = jinn_guest_enter(&t->jump, &t->in_guest, &t->timed_out, t->stack_top, &t->fiber,
+                            startOnGuestStack, &entry, nullptr);
   }
   t->disarm();
   const int64_t t2 = monotonicNs();

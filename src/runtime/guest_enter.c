@@ -13,6 +13,8 @@
  */
 #include "runtime/guest_enter.h"
 
+#include "runtime/abi.h"
+
 #include <signal.h>
 
 /* jinn_call_on_stack(stack_top, fn, a, b): call fn(a, b) with the stack
@@ -75,23 +77,41 @@ __asm__(
 #endif
 
 struct jinn_guest_call {
+  sigjmp_buf* jump;
+  volatile sig_atomic_t* in_guest;
+  volatile sig_atomic_t* timed_out;
   jinn_fiber* fiber;
   jinn_guest_fn fn;
   void* a;
   void* b;
 };
 
-/* The first frame on the guest stack. */
+/* The first frame on the guest stack. `in_guest` is set only here, once the
+ * stack switch (and, under ASan, its bookkeeping, which takes locks) is
+ * done, and cleared before switching back: the kill switch may jump out of
+ * exactly the code in between. A deadline that passed before the flag was
+ * set left `timed_out` behind instead: check it once the flag is up. */
 static void jinn_guest_entry(void* call_ptr, void* unused) {
   (void)unused;
   struct jinn_guest_call* call = (struct jinn_guest_call*)call_ptr;
   jinn_fiber_on_guest(call->fiber);
+  *call->in_guest = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (*call->timed_out) {
+    *call->in_guest = 0;
+    jinn_fiber_to_host(call->fiber);
+    siglongjmp(*call->jump, JINN_STOP_TIMEOUT);
+  }
   call->fn(call->a, call->b);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  *call->in_guest = 0;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   jinn_fiber_to_host(call->fiber);
 }
 
-int jinn_guest_enter(sigjmp_buf* jump, volatile sig_atomic_t* in_guest, void* stack_top,
-                     jinn_fiber* fiber, jinn_guest_fn fn, void* a, void* b) {
+int jinn_guest_enter(sigjmp_buf* jump, volatile sig_atomic_t* in_guest,
+                     volatile sig_atomic_t* timed_out, void* stack_top, jinn_fiber* fiber,
+                     jinn_guest_fn fn, void* a, void* b) {
   /* savesigs = 0: saving the mask costs a syscall per call. Handlers that
    * jump here unblock their own signal first (GuestThread's handlers). */
   int code = sigsetjmp(*jump, 0);
@@ -100,13 +120,9 @@ int jinn_guest_enter(sigjmp_buf* jump, volatile sig_atomic_t* in_guest, void* st
     jinn_fiber_on_host(fiber, 1);
     return code;
   }
-  struct jinn_guest_call call = {fiber, fn, a, b};
-  *in_guest = 1;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  struct jinn_guest_call call = {jump, in_guest, timed_out, fiber, fn, a, b};
   jinn_fiber_to_guest(fiber);
   jinn_call_on_stack(stack_top, jinn_guest_entry, &call, NULL);
   jinn_fiber_on_host(fiber, 0);
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  *in_guest = 0;
   return 0;
 }
