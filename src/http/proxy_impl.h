@@ -37,6 +37,19 @@ asio::awaitable<RelayResult> upstreamFailed(ClientStream& client, const Upstream
                                keep_alive, write_timeout);
 }
 
+// The answer when no connection to the upstream could be made.
+template <class ClientStream>
+asio::awaitable<RelayResult> connectFailed(ClientStream& client, const Upstream& upstream,
+                                           Application& app, const beast::error_code& ec,
+                                           bool keep_alive,
+                                           std::chrono::milliseconds write_timeout) {
+  const bool timed_out = ec == beast::error::timeout;
+  app.upstreamError(upstream, timed_out ? "connect_timeout" : "connect");
+  co_return co_await sendError(client, timed_out ? 504 : 502,
+                               timed_out ? "upstream connect timed out" : "upstream unavailable",
+                               keep_alive, write_timeout);
+}
+
 // Streams the upstream's response (its head already in `parser`) to the
 // client in fixed-size pieces, then returns the connection to the pool when
 // it can be reused.
@@ -117,12 +130,8 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
     beast::error_code ec;
     std::unique_ptr<beast::tcp_stream> conn = co_await pool.acquire(upstream, &reused, ec);
     if (!conn) {
-      const bool timed_out = ec == beast::error::timeout;
-      app.upstreamError(upstream, timed_out ? "connect_timeout" : "connect");
-      co_return co_await proxy_detail::sendError(
-          client, timed_out ? 504 : 502,
-          timed_out ? "upstream connect timed out" : "upstream unavailable", client_keep_alive,
-          client_write_timeout);
+      co_return co_await proxy_detail::connectFailed(client, upstream, app, ec, client_keep_alive,
+                                                     client_write_timeout);
     }
     conn->expires_after(upstream.timeout);
     auto [wec, wn] =
@@ -168,13 +177,9 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
   beast::error_code ec;
   std::unique_ptr<beast::tcp_stream> conn = co_await pool.acquire(upstream, &reused, ec);
   if (!conn) {
-    const bool timed_out = ec == beast::error::timeout;
-    app.upstreamError(upstream, timed_out ? "connect_timeout" : "connect");
-    // The body was never read: the connection cannot be reused.
-    co_return co_await proxy_detail::sendError(
-        client, timed_out ? 504 : 502,
-        timed_out ? "upstream connect timed out" : "upstream unavailable", false,
-        client_write_timeout);
+    // The body was never read: the client connection cannot be reused.
+    co_return co_await proxy_detail::connectFailed(client, upstream, app, ec, false,
+                                                   client_write_timeout);
   }
   conn->expires_after(upstream.timeout);
   bhttp::request_serializer<bhttp::buffer_body> sr{req};
