@@ -110,6 +110,20 @@ std::shared_ptr<jinn::Engine> makeEngine() {
   return engine.value();
 }
 
+// An engine and the module FILE (wasm, wat or artifact); prints why and
+// returns null when either fails. The engine is handed out to outlive the call.
+std::shared_ptr<jinn::Module> openModule(const std::string& file,
+                                         std::shared_ptr<jinn::Engine>* engine) {
+  *engine = makeEngine();
+  if (!*engine) return nullptr;
+  auto module = load(**engine, file);
+  if (!module.ok()) {
+    std::cerr << "jinn: " << module.error().message << "\n";
+    return nullptr;
+  }
+  return module.value();
+}
+
 int cmdRun(const std::vector<std::string>& argv) {
   jinn::CallOptions options;
   // The command line is interactive use: no deadline unless asked, the whole
@@ -157,13 +171,9 @@ int cmdRun(const std::vector<std::string>& argv) {
   const std::string file = argv[i];
   options.args.assign(argv.begin() + static_cast<long>(i), argv.end());
 
-  auto engine = makeEngine();
-  if (!engine) return kExitJinnError;
-  auto module = load(*engine, file);
-  if (!module.ok()) {
-    std::cerr << "jinn: " << module.error().message << "\n";
-    return kExitJinnError;
-  }
+  std::shared_ptr<jinn::Engine> engine;
+  std::shared_ptr<jinn::Module> module = openModule(file, &engine);
+  if (!module) return kExitJinnError;
   std::string input;
   if (!isatty(STDIN_FILENO)) {
     std::ostringstream buf;
@@ -171,7 +181,7 @@ int cmdRun(const std::vector<std::string>& argv) {
     input = buf.str();
   }
   options.stdin_data = input;
-  jinn::CallResult result = module.value()->call(options);
+  jinn::CallResult result = module->call(options);
   std::fwrite(result.stdout_data.data(), 1, result.stdout_data.size(), stdout);
   std::fflush(stdout);
   std::fwrite(result.stderr_data.data(), 1, result.stderr_data.size(), stderr);
@@ -282,13 +292,9 @@ int cmdBench(const std::vector<std::string>& argv) {
     std::cerr << "jinn: cannot read " << stdin_file << "\n";
     return kExitJinnError;
   }
-  auto engine = makeEngine();
-  if (!engine) return kExitJinnError;
-  auto module = load(*engine, file);
-  if (!module.ok()) {
-    std::cerr << "jinn: " << module.error().message << "\n";
-    return kExitJinnError;
-  }
+  std::shared_ptr<jinn::Engine> engine;
+  std::shared_ptr<jinn::Module> module = openModule(file, &engine);
+  if (!module) return kExitJinnError;
   jinn::CallOptions options;
   options.stdin_data = input;
   options.args = {file};
@@ -296,7 +302,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   jinn::CallResult result;
 
   // Warm up: the thread's guest stack, the pool's slot, the timer.
-  for (int i = 0; i < 100; ++i) module.value()->call(options, result);
+  for (int i = 0; i < 100; ++i) module->call(options, result);
   // Sample storage is touched before the first RSS reading, so RSS compares
   // the engine, not the benchmark's own arrays.
   std::vector<double> total(requests, 0.0), inst(requests, 0.0), run(requests, 0.0),
@@ -306,7 +312,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < requests; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    module.value()->call(options, result);
+    module->call(options, result);
     const auto t1 = std::chrono::steady_clock::now();
     total[i] = std::chrono::duration<double, std::micro>(t1 - t0).count();
     inst[i] = result.timings.instantiate_us;
