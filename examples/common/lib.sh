@@ -56,6 +56,7 @@ wait_for_line() {
 # start_upstream BINARY: starts the example upstream on a free port; sets
 # UPSTREAM_PID and exports UPSTREAM_PORT.
 start_upstream() {
+  : >"$WORK/upstream.port"  # not a previous run's port: the child truncates it too late
   "$1" 0 >"$WORK/upstream.port" 2>"$WORK/upstream.err" &
   UPSTREAM_PID=$!
   PIDS+=("$UPSTREAM_PID")
@@ -66,6 +67,7 @@ start_upstream() {
 
 # start_jinn: serves $WORK/jinn.toml on a free port; sets JINN_PID and URL.
 start_jinn() {
+  : >"$WORK/jinn.err"  # not a previous run's port: the child truncates it too late
   PORT=0 "$JINN" serve -c "$WORK/jinn.toml" >"$WORK/access.log" 2>"$WORK/jinn.err" &
   JINN_PID=$!
   PIDS+=("$JINN_PID")

@@ -6,8 +6,10 @@
 
 #include <list>
 
+#include "http/client_socket.h"
 #include "http/proxy.h"
 #include "http/request_checks.h"
+#include "http/wire.h"
 
 namespace jinn::http {
 
@@ -16,12 +18,23 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
 struct Server::Worker {
+  // Before ctx: the connections that ctx's handlers own unlink from it when
+  // ctx is destroyed.
+  DeadlineSweep connections;
   asio::io_context ctx{1};
+  asio::steady_timer sweep_timer{ctx};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   UpstreamPool upstreams{ctx};
-  // Connections waiting for their next request: closed at once on stop.
-  std::list<std::function<void()>> idle_closers;
   std::thread thread;
+
+  void sweepEvery() {
+    sweep_timer.expires_after(DeadlineSweep::kSweepInterval);
+    sweep_timer.async_wait([this](const beast::error_code& ec) {
+      if (ec) return;
+      connections.sweep(std::chrono::steady_clock::now());
+      sweepEvery();
+    });
+  }
 };
 
 namespace {
@@ -41,9 +54,18 @@ void setDeadline(Stream& stream, std::chrono::milliseconds timeout) {
 }
 
 template <class Stream>
-asio::awaitable<bool> writeResponse(Stream& stream, Response& res, const ServerLimits& limits) {
+bool timedOut(Stream& stream) {
+  return beast::get_lowest_layer(stream).timed_out();
+}
+
+// One response in one write (see wire.h).
+template <class Stream>
+asio::awaitable<bool> writeResponse(Stream& stream, const Response& res, bool head_only,
+                                    const ServerLimits& limits, std::string& out) {
+  out.clear();
+  serializeResponse(res, head_only, out);
   setDeadline(stream, limits.write_timeout);
-  auto [ec, n] = co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), as_tuple(use_awaitable));
   co_return !ec;
 }
 
@@ -55,20 +77,22 @@ asio::awaitable<void> refuse(Stream& stream, unsigned status, std::string_view r
                              const ServerLimits& limits) {
   Response res = textResponse(status, reason);
   res.keep_alive(false);
-  co_await writeResponse(stream, res, limits);
+  std::string out;
+  co_await writeResponse(stream, res, false, limits, out);
 }
 
 // Reads until the buffer holds a whole request head (through the blank
 // line). Returns its length; asio::error::not_found when it would exceed
 // `max` bytes. A bare LF also ends the read (its length includes the LF), so
 // checkRawHead refuses it at once: a client ending lines with LF alone never
-// sends CRLF CRLF and would otherwise wait for the read timeout, whose expiry
-// closes the socket before any answer. (asio::async_read_until would copy a
-// beast::flat_buffer, so this small loop reads straight into ours.)
+// sends CRLF CRLF and would otherwise wait for the read timeout.
+// (asio::async_read_until would copy a beast::flat_buffer, so this small loop
+// reads straight into ours.) Once the first bytes of a request arrive on a connection that was idle,
+// the rest of the head gets `read_timeout`.
 template <class Stream>
-asio::awaitable<std::tuple<beast::error_code, size_t>> readHead(Stream& stream,
-                                                                 beast::flat_buffer& buffer,
-                                                                 size_t max) {
+asio::awaitable<std::tuple<beast::error_code, size_t>> readHead(
+    Stream& stream, beast::flat_buffer& buffer, size_t max,
+    std::chrono::milliseconds read_timeout) {
   size_t searched = 0;
   for (;;) {
     const std::string_view have(static_cast<const char*>(buffer.data().data()), buffer.size());
@@ -84,6 +108,11 @@ asio::awaitable<std::tuple<beast::error_code, size_t>> readHead(Stream& stream,
     auto [ec, n] = co_await stream.async_read_some(buffer.prepare(std::min<size_t>(4096, max - have.size())),
                                                    as_tuple(use_awaitable));
     if (ec) co_return std::tuple{ec, 0};
+    if (buffer.size() == 0 && n > 0) {
+      auto& socket = beast::get_lowest_layer(stream);
+      socket.set_idle(false);
+      socket.expires_after(read_timeout);
+    }
     buffer.commit(n);
   }
 }
@@ -99,25 +128,24 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
                                     uint16_t remote_port) {
   const ServerLimits& limits = *env.limits;
   beast::flat_buffer buffer(limits.max_header_bytes);
+  std::string out;  // the serialized response, reused across requests
+  auto& socket = beast::get_lowest_layer(stream);
   bool first = true;
   for (;;) {
     if (env.stopping->load()) co_return;
     // 1. The request head, raw, so the strict checks see the bytes as sent.
     setDeadline(stream, first ? limits.read_timeout : limits.idle_timeout);
-    auto closer = env.worker->idle_closers.end();
-    if (!first) {
-      closer = env.worker->idle_closers.insert(env.worker->idle_closers.end(), [&stream] {
-        beast::error_code ignored;
-        beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
-      });
-    }
-    auto [hec, head_bytes] = co_await readHead(stream, buffer, limits.max_header_bytes);
-    if (closer != env.worker->idle_closers.end()) env.worker->idle_closers.erase(closer);
+    // Idle between requests: a graceful stop closes it at once. Once the
+    // first byte of a request is here, the read timeout applies.
+    socket.set_idle(!first && buffer.size() == 0);
+    auto [hec, head_bytes] = co_await readHead(stream, buffer, limits.max_header_bytes,
+                                               limits.read_timeout);
+    socket.set_idle(false);
     first = false;
     if (hec) {
       if (hec == asio::error::not_found) {
         co_await refuse(stream, 431, "request header too large", limits);
-      } else if (hec == beast::error::timeout && buffer.size() > 0) {
+      } else if (timedOut(stream) && buffer.size() > 0) {
         co_await refuse(stream, 408, "request timeout", limits);
       }
       co_return;
@@ -190,7 +218,7 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
       setDeadline(stream, limits.read_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
       if (bec) {
-        if (bec == beast::error::timeout) {
+        if (timedOut(stream)) {
           co_await refuse(stream, 408, "request timeout", limits);
         } else if (bec != bhttp::error::end_of_stream && bec != asio::error::eof) {
           co_await refuse(stream, statusForParseError(bec), "bad request body", limits);
@@ -216,16 +244,9 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
       Response& res = *decision.response;
       res.version(version == 10 ? 10 : 11);
       res.keep_alive(keep_alive);
-      if (exchange.request.method() == bhttp::verb::head) {
-        // Keep Content-Length, send no body.
-        bhttp::response<bhttp::empty_body> head{res.result(), res.version()};
-        head.base() = res.base();
-        setDeadline(stream, limits.write_timeout);
-        auto [wec, wn] = co_await bhttp::async_write(stream, head, as_tuple(use_awaitable));
-        ok = !wec;
-      } else {
-        ok = co_await writeResponse(stream, res, limits);
-      }
+      // HEAD: keep Content-Length, send no body.
+      ok = co_await writeResponse(stream, res, exchange.request.method() == bhttp::verb::head,
+                                  limits, out);
       status = res.result_int();
       bytes = res.body().size();
       ok = ok && keep_alive;
@@ -239,7 +260,7 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     } else {
       Response res = textResponse(500, "no decision", version);
       res.keep_alive(false);
-      co_await writeResponse(stream, res, limits);
+      co_await writeResponse(stream, res, false, limits, out);
       status = 500;
       ok = false;
     }
@@ -252,7 +273,7 @@ asio::awaitable<void> servePlain(tcp::socket socket, ConnectionEnv env) {
   beast::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   socket.set_option(tcp::no_delay(true), ec);
-  beast::tcp_stream stream(std::move(socket));
+  ClientSocket stream(std::move(socket), env.worker->connections);
   co_await serveRequests(stream, env, remote.address().to_string(), remote.port());
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
@@ -262,7 +283,8 @@ asio::awaitable<void> serveTls(tcp::socket socket, ConnectionEnv env,
   beast::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   socket.set_option(tcp::no_delay(true), ec);
-  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+  beast::ssl_stream<ClientSocket> stream(std::pair(std::move(socket), &env.worker->connections),
+                                         *tls);
   setDeadline(stream, env.limits->read_timeout);
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                as_tuple(use_awaitable));
@@ -335,6 +357,7 @@ void Server::start() {
   for (auto& w : workers_) {
     w->thread = std::thread([w = w.get()] {
       auto guard = asio::make_work_guard(w->ctx);
+      w->sweepEvery();
       w->ctx.run();
     });
   }
@@ -348,7 +371,7 @@ void Server::stop() {
         beast::error_code ignored;
         a->close(ignored);
       }
-      for (auto& close : w->idle_closers) close();
+      w->connections.closeIdle();
       w->upstreams.clear();
     });
   }

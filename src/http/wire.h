@@ -1,0 +1,19 @@
+// Writes a response head and body as HTTP/1.1 bytes into one buffer, so a
+// response goes out in one write. beast's serializer walks a variant of
+// buffer sequences per field and costs more than the rest of a small
+// response's path; responses made here (function output, short error texts)
+// have a string body and a Content-Length, which is all this handles.
+#pragma once
+
+#include <string>
+
+#include "http/http_types.h"
+
+namespace jinn::http {
+
+// Appends `res` to `out`: the status line, the fields, a Content-Length
+// when the fields have none (and the status allows a body), the blank line,
+// and the body unless `head_only` (the answer to HEAD keeps the length).
+void serializeResponse(const Response& res, bool head_only, std::string& out);
+
+}  // namespace jinn::http
