@@ -79,7 +79,61 @@ void appendField(std::string_view key, std::string_view value, std::string& out)
   appendString(value, out);
 }
 
+char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool sameIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// A header name as canonicalHeaderKey() writes it, straight into `out`,
+// for a name that is a token (token characters need no JSON escaping).
+void appendCanonicalToken(std::string_view name, std::string& out) {
+  out.push_back('"');
+  bool up = true;
+  for (char c : name) {
+    out.push_back(up ? upper(c) : lower(c));
+    up = c == '-';
+  }
+  out.push_back('"');
+}
+
+// The common case, a request with a few headers whose names are tokens:
+// grouped by comparing names without regard to case (which is what equal
+// canonical names means for tokens), with no allocation. Quadratic, hence
+// only for a few headers.
+constexpr size_t kFewHeaders = 32;
+
+bool appendFewTokenHeaders(std::span<const NameValue> headers, std::string& out) {
+  if (headers.size() > kFewHeaders) return false;
+  for (const auto& h : headers) {
+    if (!isHeaderToken(h.first)) return false;
+  }
+  bool written[kFewHeaders] = {};
+  out.append(",\"headers\":{");
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (written[i]) continue;
+    if (out.back() != '{') out.push_back(',');
+    appendCanonicalToken(headers[i].first, out);
+    out.append(":[");
+    for (size_t k = i; k < headers.size(); ++k) {
+      if (k != i && (written[k] || !sameIgnoringCase(headers[k].first, headers[i].first))) continue;
+      written[k] = true;
+      if (k != i) out.push_back(',');
+      appendString(headers[k].second, out);
+    }
+    out.push_back(']');
+  }
+  out.push_back('}');
+  return true;
+}
+
 void appendHeaders(std::span<const NameValue> headers, std::string& out) {
+  if (appendFewTokenHeaders(headers, out)) return;
   // Group by canonical name, keeping first-appearance order of names.
   std::vector<std::string> names;
   std::vector<std::vector<std::string_view>> values;

@@ -46,19 +46,26 @@ bool isValidUtf8(std::string_view bytes) {
 
 void appendUtf8Lossy(std::string_view bytes, std::string& out) {
   const auto* s = reinterpret_cast<const uint8_t*>(bytes.data());
-  size_t n = bytes.size();
+  const size_t n = bytes.size();
   size_t i = 0;
+  size_t run = 0;  // start of the valid bytes not yet appended
   while (i < n) {
-    size_t len = validSequenceLength(s, i, n);
+    if (s[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t len = validSequenceLength(s, i, n);
     if (len > 0) {
-      out.append(bytes.substr(i, len));
       i += len;
       continue;
     }
+    out.append(bytes.data() + run, i - run);
     out.append("\xEF\xBF\xBD");
     // Go's decoder consumes one byte per invalid sequence start.
     ++i;
+    run = i;
   }
+  out.append(bytes.data() + run, n - run);
 }
 
 }  // namespace jinn::contract
