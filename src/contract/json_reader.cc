@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
@@ -14,7 +15,9 @@ namespace json = boost::json;
 bool isJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // SAX handler: mirrors Boost's internal DOM handler (push onto a value_stack)
-// and keeps one set of seen keys per open object.
+// and checks each object's keys for duplicates: by a linear search while an
+// object is small (no allocation for the few keys of a typical response),
+// with a hash set once it grows.
 class StrictHandler {
  public:
   static constexpr std::size_t max_object_size = std::size_t(-1);
@@ -22,7 +25,10 @@ class StrictHandler {
   static constexpr std::size_t max_key_size = std::size_t(-1);
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
-  StrictHandler() { stack_.reset(); }
+  explicit StrictHandler(json::storage_ptr sp)
+      : stack_(sp, temp_, sizeof temp_) {
+    stack_.reset(std::move(sp));
+  }
 
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
@@ -32,12 +38,12 @@ class StrictHandler {
     return true;
   }
   bool on_object_begin(json::error_code&) {
-    if (open_objects_ == keys_.size()) keys_.emplace_back();
-    keys_[open_objects_++].clear();
+    objects_.push_back(OpenObject{keys_.size(), nullptr});
     return true;
   }
   bool on_object_end(std::size_t n, json::error_code&) {
-    --open_objects_;
+    keys_.resize(objects_.back().first_key);
+    objects_.pop_back();
     stack_.push_object(n);
     return true;
   }
@@ -56,7 +62,7 @@ class StrictHandler {
   }
   bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
     key_.append(s.data(), s.size());
-    if (!keys_[open_objects_ - 1].insert(key_).second) {
+    if (!rememberKey()) {
       duplicate_ = std::move(key_);
       key_.clear();
       ec = json::error::syntax;  // any failure; `duplicate_` tells them apart
@@ -94,9 +100,35 @@ class StrictHandler {
   const std::optional<std::string>& duplicate() const { return duplicate_; }
 
  private:
+  static constexpr size_t kLinearKeys = 16;
+
+  struct OpenObject {
+    size_t first_key;  // its keys are keys_[first_key..] while it is small
+    std::unique_ptr<std::unordered_set<std::string>> many;
+  };
+
+  // Adds key_ to the innermost open object; false if it was there already.
+  bool rememberKey() {
+    OpenObject& object = objects_.back();
+    if (object.many) return object.many->insert(key_).second;
+    for (size_t i = object.first_key; i < keys_.size(); ++i) {
+      if (keys_[i] == key_) return false;
+    }
+    if (keys_.size() - object.first_key < kLinearKeys) {
+      keys_.push_back(key_);
+      return true;
+    }
+    object.many = std::make_unique<std::unordered_set<std::string>>(
+        std::make_move_iterator(keys_.begin() + static_cast<ptrdiff_t>(object.first_key)),
+        std::make_move_iterator(keys_.end()));
+    keys_.resize(object.first_key);
+    return object.many->insert(key_).second;
+  }
+
+  unsigned char temp_[1024];  // value_stack's working space, before it allocates
   json::value_stack stack_;
-  std::vector<std::unordered_set<std::string>> keys_;  // reused across depths
-  size_t open_objects_ = 0;
+  std::vector<OpenObject> objects_;
+  std::vector<std::string> keys_;  // the keys of the small open objects, innermost last
   std::string key_;
   std::optional<std::string> duplicate_;
 };
@@ -114,7 +146,8 @@ std::string safeQuote(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
 
-std::optional<boost::json::object> parseSingleObject(std::string_view text, std::string& error) {
+std::optional<boost::json::object> parseSingleObject(std::string_view text, std::string& error,
+                                                     boost::json::storage_ptr storage) {
   size_t begin = 0;
   while (begin < text.size() && isJsonSpace(text[begin])) ++begin;
   if (begin == text.size()) {
@@ -126,7 +159,7 @@ std::optional<boost::json::object> parseSingleObject(std::string_view text, std:
     return std::nullopt;
   }
   try {
-    json::basic_parser<StrictHandler> parser(json::parse_options{});
+    json::basic_parser<StrictHandler> parser(json::parse_options{}, std::move(storage));
     json::error_code ec;
     std::string_view rest = text.substr(begin);
     size_t used = parser.write_some(false, rest.data(), rest.size(), ec);

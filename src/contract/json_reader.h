@@ -15,8 +15,10 @@ namespace jinn::contract {
 // Parses `text` as exactly one JSON object, optionally surrounded by JSON
 // whitespace (space, tab, CR, LF). On failure returns nullopt and sets `error`
 // to a short reason that echoes no guest bytes except a short, plain key name.
-// Never throws.
-std::optional<boost::json::object> parseSingleObject(std::string_view text, std::string& error);
+// The DOM is allocated from `storage` (default: the heap), which must outlive
+// it. Never throws.
+std::optional<boost::json::object> parseSingleObject(std::string_view text, std::string& error,
+                                                     boost::json::storage_ptr storage = {});
 
 // `s` in double quotes if it is short and made of harmless characters (letters,
 // digits, '-', '_', '.'), else an empty string: lets reasons name a key or a

@@ -1,5 +1,6 @@
 #include "contract/response.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -247,7 +248,11 @@ Error fail(std::string reason) { return Error{std::move(reason)}; }
 ParseResult parseResponse(std::string_view stdout_bytes, const ResponseLimits& limits) {
   std::string error;
   try {
-    std::optional<json::object> object = parseSingleObject(stdout_bytes, error);
+    // The DOM lives only until the response is copied out: a small output
+    // is parsed without a heap allocation.
+    unsigned char arena[4096];
+    json::monotonic_resource resource(arena, sizeof arena);
+    std::optional<json::object> object = parseSingleObject(stdout_bytes, error, &resource);
     if (!object) return fail(std::move(error));
     Fields fields;
     if (!fields.collect(*object, error)) return fail(std::move(error));
@@ -262,7 +267,9 @@ ParseResult parseResponse(std::string_view stdout_bytes, const ResponseLimits& l
 MiddlewareResult parseMiddleware(std::string_view stdout_bytes, const ResponseLimits& limits) {
   std::string error;
   try {
-    std::optional<json::object> object = parseSingleObject(stdout_bytes, error);
+    unsigned char arena[4096];
+    json::monotonic_resource resource(arena, sizeof arena);
+    std::optional<json::object> object = parseSingleObject(stdout_bytes, error, &resource);
     if (!object) return fail(std::move(error));
     Fields fields;
     if (!fields.collect(*object, error)) return fail(std::move(error));

@@ -405,6 +405,21 @@ TEST(Response, DuplicateKeysRefusedAtAnyDepth) {
   EXPECT_EQ(parseOk(R"({"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":2}]})").status, 200);
 }
 
+// Small objects are checked by a linear search, big ones by a set: the
+// answer must not depend on the size, nor on nesting in between.
+TEST(Response, DuplicateKeysFoundInBigObjectsAndAfterNesting) {
+  std::string many = "{";
+  for (int i = 0; i < 100; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  EXPECT_EQ(parseError(many + "\"k3\":0}"), "output has a duplicate key \"k3\"");
+  EXPECT_EQ(parseError(many + "\"k99\":0}"), "output has a duplicate key \"k99\"");
+  EXPECT_EQ(parseOk(many + "\"status\":201}").status, 201);
+  EXPECT_EQ(parseError(R"({"x":1,"inner":{"y":{"z":1},"x":2},"x":3})"),
+            "output has a duplicate key \"x\"");
+  EXPECT_EQ(parseError(R"({"inner":)" + many + R"("k0":1},"status":200})"),
+            "output has a duplicate key \"k0\"");
+  EXPECT_EQ(parseOk(R"({"inner":)" + many + R"("z":1},"k0":1,"status":202})").status, 202);
+}
+
 TEST(Response, StatusMustBeAnIntegerInRange) {
   const std::string kReason = "status must be an integer from 100 to 599";
   for (const char* text :
