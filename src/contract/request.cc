@@ -14,19 +14,28 @@ namespace {
 
 // The envelope is written by hand rather than through boost::json::serialize:
 // Boost copies string bytes through unchecked, so a header with invalid UTF-8
-// would make the whole envelope invalid JSON. Here every string passes through
-// the lossy UTF-8 filter in the same pass as the escaping.
+// would make the whole envelope invalid JSON. Here every string is escaped
+// and filtered to valid UTF-8 (each bad byte becomes U+FFFD, as Go's
+// encoding/json does) in one pass that copies runs of plain bytes whole.
 void appendEscaped(std::string_view text, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  size_t start = 0;
-  auto flush = [&](size_t end) {
-    if (end > start) appendUtf8Lossy(text.substr(start, end - start), out);
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    flush(i);
-    start = i + 1;
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
+  size_t run = 0;  // start of the bytes not yet appended, all plain
+  size_t i = 0;
+  while (i < n) {
+    const uint8_t c = s[i];
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (const size_t len = validSequenceLength(s, i, n)) {
+        i += len;
+        continue;
+      }
+    }
+    out.append(text.data() + run, i - run);
     switch (c) {
       case '"':
         out.append("\\\"");
@@ -50,12 +59,18 @@ void appendEscaped(std::string_view text, std::string& out) {
         out.append("\\f");
         break;
       default:
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
+        if (c >= 0x80) {
+          out.append("\xEF\xBF\xBD");  // one per byte that starts no valid sequence
+        } else {
+          out.append("\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        }
     }
+    ++i;
+    run = i;
   }
-  flush(text.size());
+  out.append(text.data() + run, n - run);
 }
 
 void appendString(std::string_view text, std::string& out) {

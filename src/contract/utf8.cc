@@ -3,12 +3,10 @@
 #include <cstdint>
 
 namespace jinn::contract {
-namespace {
 
-// Length of the valid sequence starting at `i`, or 0 if the bytes there do not
-// start a valid sequence. Follows the well-formed byte sequences table of the
-// Unicode standard (Table 3-7), which rules out overlongs and surrogates by
-// narrowing the second byte's range.
+// Follows the well-formed byte sequences table of the Unicode standard
+// (Table 3-7), which rules out overlongs and surrogates by narrowing the
+// second byte's range.
 size_t validSequenceLength(const uint8_t* s, size_t i, size_t n) {
   uint8_t b0 = s[i];
   if (b0 < 0x80) return 1;
@@ -26,8 +24,6 @@ size_t validSequenceLength(const uint8_t* s, size_t i, size_t n) {
   if (b0 == 0xF4) return cont(1, 0x80, 0x8F) && cont(2, 0x80, 0xBF) && cont(3, 0x80, 0xBF) ? 4 : 0;
   return 0;
 }
-
-}  // namespace
 
 bool isValidUtf8(std::string_view bytes) {
   const auto* s = reinterpret_cast<const uint8_t*>(bytes.data());

@@ -295,8 +295,14 @@ asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::
   co_return accepted;
 }
 
-void App::recordCall(const FunctionSlot& slot, const CallResult& result) {
-  metrics_.function_outcomes_total.with({slot.name, outcomeName(result.outcome)}).inc();
+void App::recordCall(FunctionSlot& slot, const CallResult& result) {
+  auto& cached = slot.outcome_counters[static_cast<size_t>(result.outcome)];
+  observe::Counter* counter = cached.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &metrics_.function_outcomes_total.with({slot.name, outcomeName(result.outcome)});
+    cached.store(counter, std::memory_order_release);
+  }
+  counter->inc();
   slot.instantiate_seconds->observe(result.timings.instantiate_us / 1e6);
   slot.run_seconds->observe(result.timings.run_us / 1e6);
 }
@@ -374,7 +380,11 @@ const Upstream* App::streamingUpstream(const bhttp::request_header<>& head, Exch
 asio::awaitable<Decision> App::handle(Exchange& ex) {
   const unsigned version = ex.request.version();
   std::optional<Response> early;
-  const RouteRuntime* found = route(ex.request.base(), ex, &early);
+  // Routed already when the head was read (streamingUpstream), unless that
+  // found no route: then again, for the answer.
+  const RouteRuntime* found = ex.app_route != nullptr
+                                  ? static_cast<const RouteRuntime*>(ex.app_route)
+                                  : route(ex.request.base(), ex, &early);
   if (found == nullptr) co_return Decision{std::move(early)};
   const RouteRuntime& route = *found;
 

@@ -4,6 +4,7 @@
 // that reloads swap atomically: a request keeps the State it started with.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -43,6 +44,10 @@ struct FunctionSlot {
   std::atomic<int64_t> pool_only_until_ns{0};
   observe::Histogram* instantiate_seconds = nullptr;
   observe::Histogram* run_seconds = nullptr;
+  // function_outcomes_total{function, outcome}, looked up on first use (a
+  // series appears once its outcome happened).
+  std::array<std::atomic<observe::Counter*>, static_cast<size_t>(Outcome::kHostError) + 1>
+      outcome_counters{};
 };
 
 struct RouteRuntime {
@@ -106,7 +111,7 @@ class App final : public Application {
   void logStderr(const CallResult& result, const FunctionSlot& slot, const Exchange& exchange);
   void addDebugHeader(Response& res, const CallResult& result, const FunctionSlot& slot,
                       const Exchange& exchange);
-  void recordCall(const FunctionSlot& slot, const CallResult& result);
+  void recordCall(FunctionSlot& slot, const CallResult& result);
   void reloadFile(const std::filesystem::path& file);
   void watchLoop();
 

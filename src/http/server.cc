@@ -182,12 +182,12 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
       co_await refuse(stream, 413, "request body too large", limits);
       co_return;
     }
+    Exchange exchange;
+    exchange.remote_ip = remote_ip;
+    exchange.remote_port = remote_port;
+    exchange.tls = env.tls;
     // A proxied request streams its body to the upstream as it arrives.
     if (!parser.is_done()) {
-      Exchange exchange;
-      exchange.remote_ip = remote_ip;
-      exchange.remote_port = remote_port;
-      exchange.tls = env.tls;
       if (const Upstream* upstream = env.app->streamingUpstream(parser.get().base(), exchange)) {
         const bool keep_alive = parser.get().keep_alive() && !env.stopping->load();
         if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
@@ -228,11 +228,7 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     }
 
     // 3. The application decides; we answer or relay.
-    Exchange exchange;
     exchange.request = parser.release();
-    exchange.remote_ip = remote_ip;
-    exchange.remote_port = remote_port;
-    exchange.tls = env.tls;
     const bool keep_alive = exchange.request.keep_alive() && !env.stopping->load();
     const unsigned version = exchange.request.version();
     Decision decision = co_await env.app->handle(exchange);
