@@ -70,8 +70,15 @@ void armAt(GuestThread* t, int64_t when_ns) {
   struct itimerspec spec {};
   spec.it_value.tv_sec = when_ns / 1000000000;
   spec.it_value.tv_nsec = when_ns % 1000000000;
-  timer_settime(t->timer, TIMER_ABSTIME, &spec, nullptr);
+  // Recorded before the timer is set: a time already past fires at once,
+  // and the handler, running before timer_settime returns, must be the one
+  // to clear armed_ns. Recorded after, a stale armed_ns would tell every
+  // later call that a timer is pending when none is, and a spinning guest
+  // would never be stopped (seen under load: a thread preempted for longer
+  // than the inline budget between computing and setting the deadline).
   t->armed_ns = when_ns;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  timer_settime(t->timer, TIMER_ABSTIME, &spec, nullptr);
 }
 
 void onTimer(int sig, siginfo_t* info, void* uc) {

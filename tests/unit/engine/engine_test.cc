@@ -475,6 +475,36 @@ TEST(Timeout, RepeatedTimeoutsLeaveTheHostHealthy) {
   expectHelloWorks();
 }
 
+// A deadline already past when the timer is set (a thread preempted longer
+// than the timeout, on a busy machine) fires during timer_settime itself.
+// The next call on the thread must still get its own timer: a spin is
+// stopped, not left running forever. Run in a thread of its own, so a
+// regression hangs that thread and the check below fails rather than the
+// whole test binary.
+TEST(Timeout, ADeadlinePassedBeforeArmingLeavesTheNextCallGuarded) {
+  auto m = guest("spin");
+  ASSERT_NE(m, nullptr);
+  std::atomic<int> stage{0};
+  std::vector<Outcome> outcomes;
+  std::thread worker([&] {
+    CallOptions o = opts({"spin"});
+    for (int i = 0; i < 50; ++i) {
+      o.limits.timeout = 1us;  // past by the time the timer is set
+      outcomes.push_back(m->call(o).outcome);
+      o.limits.timeout = 20ms;
+      outcomes.push_back(m->call(o).outcome);
+    }
+    stage = 1;
+  });
+  for (int i = 0; i < 300 && stage.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  if (stage.load() != 1) {
+    worker.detach();  // stuck in the guest for good
+    FAIL() << "a spinning call was never stopped: the kill switch was lost";
+  }
+  worker.join();
+  for (Outcome o : outcomes) EXPECT_EQ(o, Outcome::kTimeout);
+}
+
 TEST(Timeout, TimerNeverFiresAfterTheCallReturned) {
   // A short limit on a quick call: the kill switch must be disarmed when the
   // call returns, or it would fire later into host code (this sleep).
