@@ -22,18 +22,22 @@ constexpr std::string_view kServerKeys[] = {
     "listen",           "admin",          "workers",      "function_threads", "max_queue",
     "read_timeout",     "idle_timeout",   "max_header_bytes", "max_body_bytes",
     "shutdown_grace",   "tls_cert",       "tls_key",      "access_log",       "cache_dir",
-    "inline_budget"};
+    "inline_budget",    "max_loaded_functions", "first_hit_wait"};
 constexpr std::string_view kRouteKeys[] = {
     "path",       "name",        "methods",      "function",         "proxy",
     "middleware", "timeout",     "memory",       "stdout_max",       "stderr_max",
     "env",        "args",        "dirs",         "debug_secret",     "upstream_timeout",
-    "connect_timeout"};
+    "connect_timeout", "functions_dir", "tenant", "tenant_env_file", "tenant_concurrency",
+    "tenant_rate"};
+constexpr std::string_view kTenantKeys[] = {"tenant", "tenant_env_file", "tenant_concurrency",
+                                            "tenant_rate"};
+constexpr std::string_view kDeployKeys[] = {"token", "root", "max_upload"};
 // Keys that only mean something when the route runs wasm (function or middleware).
 constexpr std::string_view kFunctionOnlyKeys[] = {"timeout", "memory",  "stdout_max", "stderr_max",
                                                   "env",     "args",    "dirs",       "debug_secret"};
 constexpr std::string_view kProxyOnlyKeys[] = {"upstream_timeout", "connect_timeout"};
 constexpr std::string_view kDirKeys[] = {"host", "guest", "writable"};
-constexpr std::string_view kTopKeys[] = {"server", "route"};
+constexpr std::string_view kTopKeys[] = {"server", "route", "deploy"};
 
 // Edit distance, for "did you mean". Keys are short, so the O(n*m) table is fine.
 size_t editDistance(std::string_view a, std::string_view b) {
@@ -177,6 +181,16 @@ class Parser {
         add(*routes, "routes are written [[route]] (an array of tables)");
       } else {
         for (const toml::node& node : *array) parseRoute(*node.as_table(), config.routes);
+      }
+    }
+    if (const toml::node* deploy = root.get("deploy")) {
+      if (const toml::table* table = deploy->as_table()) {
+        config.deploy = parseDeploy(*table);
+        if (config.deploy && !config.server.admin) {
+          add(*deploy, "[deploy] needs an admin listener ([server] admin = \"127.0.0.1:9090\")");
+        }
+      } else {
+        add(*deploy, "[deploy] must be a table");
       }
     }
     return finish(std::move(config));
@@ -447,6 +461,54 @@ class Parser {
         else server.cache_dir = resolve(*v);
       }
     }
+    if (auto* n = get("max_loaded_functions")) {
+      if (auto v = integer(*n, "max_loaded_functions", 1, 10'000'000)) {
+        server.max_loaded_functions = static_cast<size_t>(*v);
+      }
+    }
+    if (auto* n = get("first_hit_wait")) {
+      if (auto v = duration(*n, "first_hit_wait", true)) server.first_hit_wait = *v;
+    }
+  }
+
+  std::optional<DeployConfig> parseDeploy(const toml::table& table) {
+    checkKeys(table, kDeployKeys, "key in [deploy]");
+    DeployConfig deploy;
+    bool ok = true;
+    if (auto* n = table.get("token")) {
+      if (auto v = string(*n, "token")) {
+        if (v->size() < 16) {
+          add(*n, "the deploy token must be at least 16 characters");
+          ok = false;
+        }
+        deploy.token = *v;
+      } else {
+        ok = false;
+      }
+    } else {
+      add(table, "[deploy] needs a 'token' (e.g. token = \"${env.JINN_DEPLOY_TOKEN}\")");
+      ok = false;
+    }
+    if (auto* n = table.get("root")) {
+      if (auto v = string(*n, "root")) {
+        deploy.root = resolve(*v);
+        std::error_code ec;
+        if (!fs::is_directory(deploy.root, ec)) {
+          add(*n, "deploy root " + deploy.root.string() + " is not a directory");
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+    } else {
+      add(table, "[deploy] needs a 'root' directory");
+      ok = false;
+    }
+    if (auto* n = table.get("max_upload")) {
+      if (auto v = size(*n, "max_upload")) deploy.max_upload = *v;
+    }
+    if (!ok) return std::nullopt;
+    return deploy;
   }
 
   // Checks a route path: "/exact" or "/prefix/*". Sets *prefix.
@@ -466,6 +528,50 @@ class Parser {
     if (*prefix && (star != path.size() - 1 || path[star - 1] != '/')) {
       add(node, "route path \"" + path + "\": '*' is allowed only as a final \"/*\" (prefix)");
       return false;
+    }
+    return true;
+  }
+
+  // The {name} segments of a route path; false (reported) when one is
+  // malformed or repeated.
+  bool routeParams(const toml::node& node, const std::string& path,
+                   std::vector<std::string>* params) {
+    size_t at = 0;
+    while ((at = path.find_first_of("{}", at)) != std::string::npos) {
+      const size_t close = path.find('}', at);
+      const bool whole = path[at] == '{' && close != std::string::npos && path[at - 1] == '/' &&
+                         (close + 1 == path.size() || path[close + 1] == '/');
+      std::string name = whole ? path.substr(at + 1, close - at - 1) : "";
+      const bool good = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      });
+      if (!good) {
+        add(node, "route path \"" + path +
+                      "\": a parameter is a whole segment \"{name}\" (lowercase letters, digits, _)");
+        return false;
+      }
+      if (std::find(params->begin(), params->end(), name) != params->end()) {
+        add(node, "route path \"" + path + "\": parameter {" + name + "} appears twice");
+        return false;
+      }
+      params->push_back(std::move(name));
+      at = close + 1;
+    }
+    return true;
+  }
+
+  // "tenants/{tenant}/{function}.wasm": every {name} a route parameter.
+  bool paramPattern(const toml::node& node, std::string_view key, const std::string& pattern,
+                    const std::vector<std::string>& params) {
+    for (size_t at = pattern.find('{'); at != std::string::npos; at = pattern.find('{', at + 1)) {
+      const size_t close = pattern.find('}', at);
+      const std::string name =
+          close == std::string::npos ? "" : pattern.substr(at + 1, close - at - 1);
+      if (std::find(params.begin(), params.end(), name) == params.end()) {
+        add(node, "'" + std::string(key) + "': {" + name +
+                      "} is not a parameter of the route's path");
+        return false;
+      }
     }
     return true;
   }
@@ -578,6 +684,52 @@ class Parser {
     }
   }
 
+  void parseTenant(const toml::table& table, const std::vector<std::string>& params,
+                   FunctionsDirConfig& dir) {
+    if (auto* n = table.get("tenant")) {
+      if (auto v = string(*n, "tenant")) {
+        if (std::find(params.begin(), params.end(), *v) == params.end()) {
+          add(*n, "'tenant': \"" + *v + "\" is not a parameter of the route's path");
+        } else {
+          dir.tenant_param = *v;
+        }
+      }
+    } else if (std::find(params.begin(), params.end(), "tenant") != params.end()) {
+      dir.tenant_param = "tenant";
+    }
+    const bool have_tenant = !dir.tenant_param.empty();
+    auto needTenant = [&](const toml::node& n, std::string_view key) {
+      if (have_tenant) return true;
+      add(n, "'" + std::string(key) +
+                 "' needs a tenant: a {tenant} parameter in the path, or 'tenant = \"<param>\"'");
+      return false;
+    };
+    if (auto* n = table.get("tenant_env_file")) {
+      if (auto v = string(*n, "tenant_env_file"); v && needTenant(*n, "tenant_env_file")) {
+        const std::string pattern = resolve(*v).string();
+        if (paramPattern(*n, "tenant_env_file", pattern, {dir.tenant_param})) {
+          dir.tenant_env_file = pattern;
+        }
+      }
+    }
+    if (auto* n = table.get("tenant_concurrency")) {
+      if (auto v = integer(*n, "tenant_concurrency", 1, 1 << 20);
+          v && needTenant(*n, "tenant_concurrency")) {
+        dir.tenant_concurrency = static_cast<unsigned>(*v);
+      }
+    }
+    if (auto* n = table.get("tenant_rate")) {
+      std::optional<double> rate;
+      if (auto i = n->as_integer()) rate = static_cast<double>(i->get());
+      if (auto f = n->as_floating_point()) rate = f->get();
+      if (!rate || !(*rate > 0) || *rate > 1e9) {
+        add(*n, "'tenant_rate' must be a number of requests per second above 0");
+      } else if (needTenant(*n, "tenant_rate")) {
+        dir.tenant_rate = *rate;
+      }
+    }
+  }
+
   void parseRoute(const toml::table& table, std::vector<RouteConfig>& routes) {
     checkKeys(table, kRouteKeys, "key in [[route]]");
     RouteConfig route;
@@ -587,7 +739,8 @@ class Parser {
     if (auto* n = get("path")) {
       if (auto v = string(*n, "path")) {
         route.path = *v;
-        path_ok = routePath(*n, route.path, &route.prefix);
+        path_ok = routePath(*n, route.path, &route.prefix) &&
+                  routeParams(*n, route.path, &route.params);
       }
     } else {
       add(table, "[[route]] needs a 'path'");
@@ -665,10 +818,34 @@ class Parser {
     const toml::node* function_node = get("function");
     const toml::node* proxy_node = get("proxy");
     const toml::node* middleware_node = get("middleware");
-    if (function_node && proxy_node) {
-      add(*proxy_node, "a route has either 'function' or 'proxy', not both");
-    } else if (!function_node && !proxy_node) {
-      add(table, "[[route]] needs 'function' or 'proxy'");
+    const toml::node* dir_node = get("functions_dir");
+    if ((function_node != nullptr) + (proxy_node != nullptr) + (dir_node != nullptr) > 1) {
+      add(table, "a route has one of 'function', 'functions_dir' or 'proxy'");
+    } else if (!function_node && !proxy_node && !dir_node) {
+      add(table, "[[route]] needs 'function', 'functions_dir' or 'proxy'");
+    }
+    if (dir_node && !function_node && !proxy_node) {
+      if (auto v = string(*dir_node, "functions_dir")) {
+        FunctionsDirConfig dir;
+        dir.pattern = resolve(*v).string();
+        dir.defaults = common;
+        dir.extra_args = args;
+        if (route.params.empty() && path_ok) {
+          add(*dir_node, "'functions_dir' needs a route path with parameters, e.g. "
+                         "\"/t/{tenant}/{function}\"");
+        } else if (dir.pattern.find('{') == std::string::npos) {
+          add(*dir_node, "'functions_dir' must name route parameters, e.g. "
+                         "\"tenants/{tenant}/{function}.wasm\"");
+        } else if (path_ok && paramPattern(*dir_node, "functions_dir", dir.pattern, route.params)) {
+          parseTenant(table, route.params, dir);
+          route.functions_dir = std::move(dir);
+        }
+      }
+    }
+    if (!dir_node) {
+      for (std::string_view key : kTenantKeys) {
+        if (auto* n = get(key)) add(*n, "'" + std::string(key) + "' applies only to functions_dir routes");
+      }
     }
     if (function_node) {
       if (auto v = existingFile(*function_node, "function")) route.function = program(*v);
@@ -693,7 +870,7 @@ class Parser {
       if (auto v = duration(*n, "connect_timeout"); v && route.proxy) route.proxy->connect_timeout = *v;
     }
     // Keys that would be silently ignored are mistakes worth naming.
-    if (!function_node && !middleware_node) {
+    if (!function_node && !middleware_node && !dir_node) {
       for (std::string_view key : kFunctionOnlyKeys) {
         if (auto* n = get(key)) {
           add(*n, "'" + std::string(key) + "' applies to functions and middleware; this route only proxies");

@@ -55,6 +55,12 @@ struct ServerConfig {
   std::filesystem::path tls_key;
   AccessLogTarget access_log;
   std::filesystem::path cache_dir;  // empty: the engine's default; absolute otherwise
+  // Functions of `functions_dir` routes kept loaded (least recently used
+  // ones are unloaded beyond this).
+  size_t max_loaded_functions = 1000;
+  // How long a request for a function not yet loaded waits for it before
+  // 503 + Retry-After (the load goes on in the background).
+  std::chrono::nanoseconds first_hit_wait = std::chrono::milliseconds(250);
 };
 
 // One wasm program run per call: the route's function or one of its middleware.
@@ -77,6 +83,20 @@ struct ProxyConfig {
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(5);
 };
 
+// A route whose function is a file chosen per request from the route's
+// parameters: "/t/{tenant}/{function}" with
+// functions_dir = "tenants/{tenant}/{function}.wasm". Adding a file deploys
+// a function; nothing is loaded until it is called.
+struct FunctionsDirConfig {
+  std::string pattern;       // absolute path; each {name} is a route parameter
+  FunctionConfig defaults;   // settings of every function (path set per file)
+  std::vector<std::string> extra_args;  // after argv[0] (the file name)
+  std::string tenant_param;  // the parameter naming the tenant; "": none
+  std::string tenant_env_file;  // pattern of a per-tenant KEY=VALUE file; "": none
+  unsigned tenant_concurrency = 0;  // calls at once per tenant; 0: no limit
+  double tenant_rate = 0;           // requests/s per tenant (burst: 1 s worth); 0: none
+};
+
 struct RouteConfig {
   std::string path;     // as written: "/api/report" or "/api/*"
   bool prefix = false;  // path ends in "/*"
@@ -85,12 +105,23 @@ struct RouteConfig {
   std::vector<FunctionConfig> middleware;  // run in order before the target
   std::optional<FunctionConfig> function;  // exactly one of function / proxy is set
   std::optional<ProxyConfig> proxy;
+  std::optional<FunctionsDirConfig> functions_dir;  // instead of function / proxy
+  std::vector<std::string> params;  // {parameter} names of `path`, in order
   int line = 0;  // of the [[route]] header, for messages
+};
+
+// The deploy API on the admin listener (PUT/DELETE/GET of .wasm files under
+// `root`), behind a bearer token.
+struct DeployConfig {
+  std::string token;
+  std::filesystem::path root;  // absolute, an existing directory
+  size_t max_upload = 16u << 20;
 };
 
 struct Config {
   std::string source;  // the file name used in messages
   ServerConfig server;
+  std::optional<DeployConfig> deploy;
   std::vector<RouteConfig> routes;  // in file order
 };
 

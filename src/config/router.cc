@@ -14,12 +14,35 @@ bool allows(const RouteConfig& route, std::string_view method) {
   return false;
 }
 
+std::vector<std::string_view> splitSegments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t at = 1;  // after the leading '/'
+  while (at <= path.size()) {
+    const size_t slash = path.find('/', at);
+    const size_t end = slash == std::string_view::npos ? path.size() : slash;
+    out.push_back(path.substr(at, end - at));
+    if (slash == std::string_view::npos) break;
+    at = slash + 1;
+  }
+  return out;
+}
+
+bool isParam(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
 }  // namespace
+
+bool isPatternPath(std::string_view path) { return path.find('{') != std::string_view::npos; }
 
 Router::Router(const std::vector<RouteConfig>& routes) {
   std::map<std::string, Group> prefixes;
   for (const RouteConfig& route : routes) {
-    if (route.prefix) {
+    if (isPatternPath(route.path)) {
+      std::string_view path = route.path;
+      if (route.prefix) path.remove_suffix(2);  // "/*"
+      patterns_.push_back(Pattern{&route, splitSegments(path)});
+    } else if (route.prefix) {
       // "/api/*" -> "/api/"; "/*" -> "/".
       prefixes[route.path.substr(0, route.path.size() - 1)].push_back(&route);
     } else {
@@ -45,6 +68,30 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
 
   if (auto it = exact_.find(path); it != exact_.end()) {
     if (const RouteConfig* route = tryGroup(it->second)) return {RouteMatch::Kind::kFound, route, {}};
+  }
+  if (!patterns_.empty()) {
+    const std::vector<std::string_view> segments = splitSegments(path);
+    for (const Pattern& pattern : patterns_) {
+      const bool prefix = pattern.route->prefix;
+      if (segments.size() < pattern.segments.size() ||
+          (!prefix && segments.size() != pattern.segments.size())) {
+        continue;
+      }
+      RouteMatch found{RouteMatch::Kind::kFound, pattern.route, {}, {}};
+      bool hit = true;
+      for (size_t i = 0; i < pattern.segments.size() && hit; ++i) {
+        const std::string_view want = pattern.segments[i];
+        if (isParam(want)) {
+          hit = !segments[i].empty();
+          found.params.emplace_back(want.substr(1, want.size() - 2), segments[i]);
+        } else {
+          hit = want == segments[i];
+        }
+      }
+      if (!hit) continue;
+      Group one{pattern.route};
+      if (tryGroup(one) != nullptr) return found;
+    }
   }
   for (const auto& [prefix, group] : prefixes_) {
     // "/api/" also covers "/api" itself.

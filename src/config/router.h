@@ -1,7 +1,12 @@
 // Maps (method, path) to a route. Built once from the config; match() is
 // read-only and safe from any number of threads.
 //
-// Precedence: an exact path beats any prefix; among prefixes the longest wins;
+// Paths: exact ("/api/report"), prefix ("/api/*"), or a pattern whose
+// segments may be parameters ("/t/{tenant}/{function}", optionally ending in
+// "/*"); a parameter matches one non-empty segment.
+//
+// Precedence: an exact path beats a pattern, a pattern beats a prefix;
+// patterns are tried in file order; among prefixes the longest wins;
 // routes whose `methods` exclude the request's method are skipped (a route that
 // allows GET also accepts HEAD). If some route's path matched but every such
 // route excluded the method, the answer is kMethodNotAllowed with the union of
@@ -22,7 +27,13 @@ struct RouteMatch {
   Kind kind = Kind::kNotFound;
   const RouteConfig* route = nullptr;  // kFound only
   std::string allow;                   // kMethodNotAllowed only: "GET, HEAD, POST"
+  // kFound with a pattern route: (name, value) per parameter, in path order;
+  // views into the route's config and the matched path.
+  std::vector<std::pair<std::string_view, std::string_view>> params;
 };
+
+// Whether a route path has {parameter} segments.
+bool isPatternPath(std::string_view path);
 
 class Router {
  public:
@@ -44,6 +55,12 @@ class Router {
   std::unordered_map<std::string, Group, Hash, std::equal_to<>> exact_;
   // (prefix without the '*', group), longest prefix first.
   std::vector<std::pair<std::string, Group>> prefixes_;
+  // Pattern routes in file order, each split into segments.
+  struct Pattern {
+    const RouteConfig* route;
+    std::vector<std::string_view> segments;  // "{name}" marks a parameter
+  };
+  std::vector<Pattern> patterns_;
 };
 
 }  // namespace jinn::config

@@ -12,6 +12,9 @@
 #include "contract/status.h"
 #include "observe/trace.h"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 namespace jinn::http {
 namespace {
 
@@ -31,6 +34,8 @@ std::string envelopeFor(const Exchange& ex) {
   std::vector<contract::NameValue> headers;
   headers.reserve(16);
   for (const auto& f : req) headers.emplace_back(sv(f.name_string()), sv(f.value()));
+  std::vector<contract::NameValue> params;
+  for (const auto& [name, value] : ex.params) params.emplace_back(name, value);
   const std::string_view target = sv(req.target());
   const size_t q = target.find('?');
   const std::string remote = ex.remote_ip + ":" + std::to_string(ex.remote_port);
@@ -44,6 +49,7 @@ std::string envelopeFor(const Exchange& ex) {
   view.trace_id = ex.trace_id;
   view.remote_addr = remote;
   view.route = ex.route;
+  view.params = params;
   return contract::encodeRequest(view);
 }
 
@@ -100,6 +106,9 @@ App::~App() { stopWatching(); }
 
 Result<bool> App::apply(config::Config config) {
   std::lock_guard<std::mutex> lock(apply_mu_);
+  if (!cache_) {
+    cache_ = std::make_unique<FunctionCache>(engine_, config.server.max_loaded_functions, log_);
+  }
   auto state = std::make_shared<State>();
   state->config = std::move(config);
   state->router = std::make_unique<config::Router>(state->config.routes);
@@ -140,6 +149,10 @@ Result<bool> App::apply(config::Config config) {
     for (const auto& m : route.middleware) rt.middleware.push_back(makeSlot(m));
     if (route.function) rt.function = makeSlot(*route.function);
     if (route.proxy) rt.upstream = upstreamFor(*route.proxy);
+    if (const auto& dir = route.functions_dir;
+        dir && (dir->tenant_concurrency > 0 || dir->tenant_rate > 0)) {
+      rt.tenants = std::make_shared<TenantLimits>(dir->tenant_concurrency, dir->tenant_rate);
+    }
     rt.duration = &metrics_.request_duration_seconds.with({route.name});
     static constexpr std::string_view kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
     for (size_t i = 0; i < 6; ++i) rt.by_class[i] = &metrics_.requests_total.with({route.name, kClasses[i]});
@@ -150,7 +163,162 @@ Result<bool> App::apply(config::Config config) {
     return Error{errors};
   }
   state_.store(std::move(state));
+  cache_->clear();  // loaded again with the new settings on their next call
   return true;
+}
+
+FunctionCache::MakeSlot App::dirSlotMaker(std::shared_ptr<const State> state,
+                                          const config::RouteConfig& route) {
+  return [this, state, &route](const std::filesystem::path& file, std::shared_ptr<Module> module,
+                               std::vector<std::string> tenant_env) {
+    const config::FunctionsDirConfig& dir = *route.functions_dir;
+    auto slot = std::make_shared<FunctionSlot>();
+    slot->config = dir.defaults;
+    slot->config.path = file;
+    // One metrics series per route, not per file: thousands of tenants'
+    // functions would make /metrics unreadable.
+    slot->name = route.name;
+    slot->options.args.push_back(file.filename().string());
+    slot->options.args.insert(slot->options.args.end(), dir.extra_args.begin(),
+                              dir.extra_args.end());
+    // The tenant's values win over the route's.
+    std::vector<std::string> env = std::move(tenant_env);
+    for (const std::string& kv : dir.defaults.env) {
+      const std::string key = kv.substr(0, kv.find('='));
+      const bool overridden = std::any_of(env.begin(), env.end(), [&](const std::string& t) {
+        return t.compare(0, key.size() + 1, key + "=") == 0;
+      });
+      if (!overridden) env.push_back(kv);
+    }
+    std::sort(env.begin(), env.end());
+    slot->options.env = std::move(env);
+    slot->options.preopens = dir.defaults.preopens;
+    slot->options.limits = dir.defaults.limits;
+    for (const auto& p : dir.defaults.preopens) {
+      slot->may_run_inline = slot->may_run_inline && !p.writable;
+    }
+    slot->module.store(std::move(module));
+    slot->instantiate_seconds = &metrics_.function_instantiate_seconds.with({slot->name});
+    slot->run_seconds = &metrics_.function_run_seconds.with({slot->name});
+    return slot;
+  };
+}
+
+namespace {
+
+// A parameter value that may name a file: letters, digits, '-', '_' and
+// '.', not starting with '.' (no "..", no hidden files, no '/').
+bool safeFileComponent(std::string_view v) {
+  if (v.empty() || v.size() > 128 || v.front() == '.') return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+// `pattern` with each {name} replaced by its value; "" if a value is unsafe.
+std::string expandPattern(std::string_view pattern,
+                          const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  size_t at = 0;
+  for (size_t open = pattern.find('{'); open != std::string_view::npos;
+       open = pattern.find('{', at)) {
+    const size_t close = pattern.find('}', open);
+    out.append(pattern.substr(at, open - at));
+    const std::string_view name = pattern.substr(open + 1, close - open - 1);
+    auto it = std::find_if(params.begin(), params.end(),
+                           [&](const auto& p) { return p.first == name; });
+    if (it == params.end() || !safeFileComponent(it->second)) return "";
+    out += it->second;
+    at = close + 1;
+  }
+  out.append(pattern.substr(at));
+  return out;
+}
+
+// Waits until `entry` is loaded or `max` has passed.
+asio::awaitable<void> waitForLoad(std::shared_ptr<FunctionCache::Entry> entry,
+                                  std::chrono::nanoseconds max) {
+  auto executor = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(executor);
+  timer->expires_after(max);
+  {
+    std::lock_guard<std::mutex> lock(entry->mu);
+    if (entry->state != FunctionCache::State::kLoading) co_return;
+    entry->waiters.push_back([timer, executor] {
+      asio::post(executor, [timer] { timer->cancel(); });
+    });
+  }
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace
+
+asio::awaitable<std::shared_ptr<FunctionSlot>> App::dirFunction(const RouteRuntime& route,
+                                                                Exchange& ex,
+                                                                std::optional<Response>* early,
+                                                                std::string* tenant) {
+  const config::FunctionsDirConfig& dir = *route.config->functions_dir;
+  const unsigned version = ex.request.version();
+  const std::string file = expandPattern(dir.pattern, ex.params);
+  auto state = std::static_pointer_cast<const State>(ex.pin);
+  std::shared_ptr<FunctionCache::Entry> entry;
+  if (!file.empty()) {
+    std::string env_file;
+    if (!dir.tenant_env_file.empty()) env_file = expandPattern(dir.tenant_env_file, ex.params);
+    entry = cache_->get(file, env_file, dirSlotMaker(state, *route.config));
+  }
+  if (!entry || entry->state == FunctionCache::State::kMissing) {
+    *early = textResponse(404, "no such function", version);
+    co_return nullptr;
+  }
+  if (route.tenants) {
+    for (const auto& [name, value] : ex.params) {
+      if (name == dir.tenant_param) *tenant = value;
+    }
+    unsigned retry_after = 1;
+    if (!route.tenants->admit(*tenant, &retry_after)) {
+      tenant->clear();
+      metrics_.tenant_rejections_total.with({route.config->name}).inc();
+      Response res = textResponse(429, "tenant limit reached", version);
+      res.set(bhttp::field::retry_after, std::to_string(retry_after));
+      *early = std::move(res);
+      co_return nullptr;
+    }
+  }
+  co_await waitForLoad(entry, state->config.server.first_hit_wait);
+  std::lock_guard<std::mutex> lock(entry->mu);
+  switch (entry->state) {
+    case FunctionCache::State::kReady:
+      co_return entry->slot;
+    case FunctionCache::State::kFailed:
+      *early = textResponse(500, "function cannot be loaded", version);
+      co_return nullptr;
+    default: {
+      Response res = textResponse(503, "function is loading", version);
+      res.set(bhttp::field::retry_after, "1");
+      *early = std::move(res);
+      co_return nullptr;
+    }
+  }
+}
+
+void App::deployed(const std::filesystem::path& file, std::shared_ptr<Module> module) {
+  if (!cache_) return;
+  if (!module) {
+    cache_->invalidate(file.string());
+    return;
+  }
+  // A cached function takes the new module at once (it was compiled before
+  // the file went live); routes naming the file directly reload it.
+  auto state = state_.load();
+  for (const auto& [cfg, rt] : state->routes) {
+    if (!cfg->functions_dir) continue;
+    cache_->install(file.string(), module, "", dirSlotMaker(state, *cfg));
+    break;
+  }
+  auto [first, last] = state->by_file.equal_range(file);
+  for (auto it = first; it != last; ++it) it->second->module.store(module);
 }
 
 void App::reloadConfig(const std::filesystem::path& file) {
@@ -303,6 +471,7 @@ void App::recordCall(FunctionSlot& slot, const CallResult& result) {
     cached.store(counter, std::memory_order_release);
   }
   counter->inc();
+  slot.calls.fetch_add(1, std::memory_order_relaxed);
   slot.instantiate_seconds->observe(result.timings.instantiate_us / 1e6);
   slot.run_seconds->observe(result.timings.run_us / 1e6);
 }
@@ -366,6 +535,7 @@ const RouteRuntime* App::route(const bhttp::request_header<>& head, Exchange& ex
   }
   const RouteRuntime* route = &state->routes.at(match.route);
   ex.route = route->config->name;
+  for (const auto& [name, value] : match.params) ex.params.emplace_back(name, value);
   ex.app_route = route;
   return route;
 }
@@ -427,15 +597,34 @@ asio::awaitable<Decision> App::handle(Exchange& ex) {
     }
   }
 
-  if (route.function) {
-    if (!co_await runFunction(route.function, envelopeFor(ex), result)) {
+  std::shared_ptr<FunctionSlot> function = route.function;
+  // A functions_dir route: the function named by the path, within its
+  // tenant's limits (released when the call is over).
+  struct TenantRelease {
+    TenantLimits* limits = nullptr;
+    std::string tenant;
+    ~TenantRelease() {
+      if (limits != nullptr) limits->release(tenant);
+    }
+  } tenant_release;
+  if (route.config->functions_dir) {
+    std::string tenant;
+    function = co_await dirFunction(route, ex, &early, &tenant);
+    if (route.tenants && (function || !tenant.empty())) {
+      tenant_release.limits = route.tenants.get();
+      tenant_release.tenant = std::move(tenant);
+    }
+    if (!function) co_return Decision{std::move(early)};
+  }
+  if (function) {
+    if (!co_await runFunction(function, envelopeFor(ex), result)) {
       metrics_.function_queue_rejections_total.with().inc();
       Response res = textResponse(503, "server busy", version);
       res.set(bhttp::field::retry_after, "1");
       co_return Decision{std::move(res)};
     }
     ex.outcome = outcomeName(result.outcome);
-    logStderr(result, *route.function, ex);
+    logStderr(result, *function, ex);
     const bool clean = result.outcome == Outcome::kExited && result.exit_code == 0;
     contract::ParseResult parsed = clean ? contract::parseResponse(result.stdout_data)
                                          : contract::ParseResult(Error{""});
@@ -444,8 +633,8 @@ asio::awaitable<Decision> App::handle(Exchange& ex) {
                        ? toHttp(parsed.value(), version)
                        : functionFailure(status, result,
                                          parsed.ok() ? "" : parsed.error().message,
-                                         *route.function, ex);
-    addDebugHeader(res, result, *route.function, ex);
+                                         *function, ex);
+    addDebugHeader(res, result, *function, ex);
     co_return Decision{std::move(res)};
   }
   if (route.upstream) {

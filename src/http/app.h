@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "config/router.h"
+#include "http/function_cache.h"
 #include "http/function_pool.h"
 #include "http/server.h"
 #include "jinn/jinn.h"
@@ -44,6 +45,7 @@ struct FunctionSlot {
   std::atomic<int64_t> pool_only_until_ns{0};
   observe::Histogram* instantiate_seconds = nullptr;
   observe::Histogram* run_seconds = nullptr;
+  std::atomic<uint64_t> calls{0};
   // function_outcomes_total{function, outcome}, looked up on first use (a
   // series appears once its outcome happened).
   std::array<std::atomic<observe::Counter*>, static_cast<size_t>(Outcome::kHostError) + 1>
@@ -57,6 +59,7 @@ struct RouteRuntime {
   std::optional<Upstream> upstream;
   observe::Histogram* duration = nullptr;
   observe::Counter* by_class[6] = {};  // 1xx..5xx, other
+  std::shared_ptr<TenantLimits> tenants;  // functions_dir routes with tenant limits
 };
 
 struct State {
@@ -86,6 +89,15 @@ class App final : public Application {
   void startWatching();
   void stopWatching();
 
+  // The live configuration (for the deploy API).
+  std::shared_ptr<const State> state() const { return state_.load(); }
+  Engine& engine() { return *engine_; }
+  // A deploy replaced or removed `file`: cached functions drop or take the
+  // new module (null: removed); routes naming the file reload it.
+  void deployed(const std::filesystem::path& file, std::shared_ptr<Module> module);
+  // Loaded functions of functions_dir routes: (file, calls) pairs.
+  size_t loadedDirFunctions() const { return cache_ ? cache_->loaded() : 0; }
+
   asio::awaitable<Decision> handle(Exchange& exchange) override;
   const Upstream* streamingUpstream(const bhttp::request_header<>& head,
                                     Exchange& exchange) override;
@@ -113,6 +125,15 @@ class App final : public Application {
                       const Exchange& exchange);
   void recordCall(FunctionSlot& slot, const CallResult& result);
   void reloadFile(const std::filesystem::path& file);
+  // The slot of a functions_dir route's function `file`.
+  FunctionCache::MakeSlot dirSlotMaker(std::shared_ptr<const State> state,
+                                       const config::RouteConfig& route);
+  // Finds the function of a functions_dir request, waiting for its load up
+  // to first_hit_wait; an early answer (404, 429, 503...) otherwise.
+  asio::awaitable<std::shared_ptr<FunctionSlot>> dirFunction(const RouteRuntime& route,
+                                                             Exchange& exchange,
+                                                             std::optional<Response>* early,
+                                                             std::string* tenant);
   void watchLoop();
 
   std::shared_ptr<Engine> engine_;
@@ -123,6 +144,7 @@ class App final : public Application {
   const std::chrono::nanoseconds inline_budget_;
   std::atomic<std::shared_ptr<const State>> state_;
   std::mutex apply_mu_;  // one apply or reload at a time
+  std::unique_ptr<FunctionCache> cache_;  // created by the first apply()
 
   int inotify_fd_ = -1;
   int wake_fd_ = -1;

@@ -28,6 +28,8 @@ struct Exchange {
   uint16_t remote_port = 0;
   bool tls = false;
   std::string trace_id;
+  // Values of the route's {parameters}, in path order.
+  std::vector<std::pair<std::string, std::string>> params;
   // Filled by the application for logs and metrics.
   std::string route = "-";
   std::string outcome;  // function outcome name, when a function ran
