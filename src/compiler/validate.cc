@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -305,6 +306,25 @@ Result<std::string> watToWasmImpl(std::string_view text, std::string_view name) 
   return std::string(reinterpret_cast<const char*>(data.data()), data.size());
 }
 
+// Module bytes reach messages (import and export names, wabt's quotes of
+// them), which end up in `jinn check` output and logs: controls are shown as
+// \xNN so an error stays one line of text.
+Error printable(Error error) {
+  std::string out;
+  out.reserve(error.message.size());
+  for (unsigned char c : error.message) {
+    if (c < 0x20 || c == 0x7F) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  error.message = std::move(out);
+  return error;
+}
+
 }  // namespace
 
 bool looksLikeWat(std::string_view bytes) {
@@ -342,17 +362,21 @@ bool looksLikeWat(std::string_view bytes) {
 
 Result<std::string> watToWasm(std::string_view text, std::string_view name) {
   try {
-    return watToWasmImpl(text, name);
+    Result<std::string> wasm = watToWasmImpl(text, name);
+    if (!wasm) return printable(wasm.error());
+    return wasm;
   } catch (const std::exception& e) {
-    return Error{std::string(name) + ": " + e.what()};
+    return printable(Error{std::string(name) + ": " + e.what()});
   }
 }
 
 Result<ModuleInfo> validate(std::string_view wasm, std::string_view name) {
   try {
-    return validateImpl(wasm, name);
+    Result<ModuleInfo> info = validateImpl(wasm, name);
+    if (!info) return printable(info.error());
+    return info;
   } catch (const std::exception& e) {
-    return Error{std::string(name) + ": " + e.what()};
+    return printable(Error{std::string(name) + ": " + e.what()});
   }
 }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -80,6 +81,23 @@ struct Problem {
   int column;
   std::string message;
 };
+
+// Messages quote keys and values, which TOML escapes can fill with any
+// character: controls are shown as \xNN so one problem stays one line.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7F) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 bool isEnvName(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
@@ -207,7 +225,7 @@ class Parser {
     for (const Problem& p : problems_) {
       if (!message.empty()) message += '\n';
       message += source_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " +
-                 p.message;
+                 printable(p.message);
     }
     return Error{std::move(message)};
   }
@@ -278,6 +296,12 @@ class Parser {
     const auto* value = node.as_string();
     if (value == nullptr) {
       add(node, "'" + std::string(key) + "' must be a string, not " + std::string(typeName(node)));
+      return std::nullopt;
+    }
+    // No path, argument or environment entry can hold a NUL: the host would
+    // silently cut the string there.
+    if (value->get().find('\0') != std::string::npos) {
+      add(node, "'" + std::string(key) + "' contains a NUL character");
       return std::nullopt;
     }
     return expand(node, value->get());

@@ -5,6 +5,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <list>
+#include <optional>
 
 #include "http/client_socket.h"
 #include "http/proxy.h"
@@ -168,12 +169,18 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     setDeadline(stream, limits.read_timeout);
-    auto [pec, pn] =
-        co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+    // The whole head is buffered: parse exactly it, without reading on. A
+    // head the parser still finds incomplete is malformed (Beast wants 8
+    // bytes for the version, so "GET / a" asks for more): refuse it now
+    // instead of waiting for bytes that cannot make it valid.
+    beast::error_code pec;
+    const size_t parsed = parser.put(asio::buffer(buffer.data().data(), head_bytes), pec);
+    if (!pec && (!parser.is_header_done() || parsed != head_bytes)) pec = bhttp::error::partial_message;
     if (pec) {
       co_await refuse(stream, statusForParseError(pec), "bad request", limits);
       co_return;
     }
+    buffer.consume(parsed);
     if (auto why = checkParsedHead(parser.get())) {
       co_await refuse(stream, 400, *why, limits);
       co_return;
@@ -208,6 +215,12 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
         continue;
       }
     }
+    // Beast merges the trailer fields of a chunked body into the header,
+    // past the strict checks: the header stays as checked (trailers are
+    // dropped, as nginx does), so a trailer never poses as Host or
+    // Content-Length.
+    std::optional<bhttp::request_header<>> checked_head;
+    if (parser.chunked()) checked_head = parser.get().base();
     if (!parser.is_done()) {
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
@@ -229,6 +242,7 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
 
     // 3. The application decides; we answer or relay.
     exchange.request = parser.release();
+    if (checked_head) exchange.request.base() = std::move(*checked_head);
     const bool keep_alive = exchange.request.keep_alive() && !env.stopping->load();
     const unsigned version = exchange.request.version();
     Decision decision = co_await env.app->handle(exchange);

@@ -1,22 +1,16 @@
-// Shared by the fuzz targets: invariants every parse result must keep. A
-// broken invariant aborts, which libFuzzer and the replay test both report.
+// Shared by the contract fuzz targets: invariants every parse result must
+// keep (check() is invariant.h's).
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 
 #include "contract/headers.h"
 #include "contract/response.h"
+#include "invariant.h"
 
 namespace jinn::contract::fuzz {
 
-inline void check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    std::abort();
-  }
-}
+using jinn::fuzz::check;
 
 // Parse errors go into 502 bodies and logs: short printable ASCII only.
 inline void checkErrorMessage(std::string_view message) {

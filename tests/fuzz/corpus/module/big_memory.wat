@@ -1,0 +1,3 @@
+(module
+  (memory (export "memory") 100)
+  (func (export "_start")))

@@ -1,0 +1,10 @@
+(module
+  (memory 1)
+  (data $d "abc")
+  (table $t 1 externref)
+  (func (export "_start") (result i32 i64)
+    (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))
+    (data.drop $d)
+    (drop (table.get $t (i32.const 0)))
+    (i32.extend8_s (i32.const 255))
+    (i64.trunc_sat_f64_s (f64.const 1e30))))

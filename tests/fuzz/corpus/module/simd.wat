@@ -1,0 +1,3 @@
+(module
+  (func (export "_start")
+    (drop (v128.const i32x4 0 0 0 0))))
