@@ -155,7 +155,7 @@ int serve(const std::vector<std::string>& argv) {
     std::cerr << "jinn: " << port.error().message << "\n";
     return 1;
   }
-  http::AdminApp admin(metrics);
+  http::AdminApp admin(metrics, &app);
   std::optional<uint16_t> admin_port;
   if (server_cfg.admin) {
     auto p = server.listen(server_cfg.admin->host, server_cfg.admin->port, admin);

@@ -10,6 +10,7 @@
 #include "contract/request.h"
 #include "contract/response.h"
 #include "contract/status.h"
+#include "http/deploy.h"
 #include "observe/trace.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -266,7 +267,8 @@ asio::awaitable<std::shared_ptr<FunctionSlot>> App::dirFunction(const RouteRunti
   if (!file.empty()) {
     std::string env_file;
     if (!dir.tenant_env_file.empty()) env_file = expandPattern(dir.tenant_env_file, ex.params);
-    entry = cache_->get(file, env_file, dirSlotMaker(state, *route.config));
+    entry = cache_->get(std::filesystem::path(file).lexically_normal().string(), env_file,
+                        dirSlotMaker(state, *route.config));
   }
   if (!entry || entry->state == FunctionCache::State::kMissing) {
     *early = textResponse(404, "no such function", version);
@@ -304,19 +306,12 @@ asio::awaitable<std::shared_ptr<FunctionSlot>> App::dirFunction(const RouteRunti
 }
 
 void App::deployed(const std::filesystem::path& file, std::shared_ptr<Module> module) {
-  if (!cache_) return;
-  if (!module) {
-    cache_->invalidate(file.string());
-    return;
-  }
-  // A cached function takes the new module at once (it was compiled before
-  // the file went live); routes naming the file directly reload it.
+  // A functions_dir function loads again on its next call: its artifact is
+  // compiled and mapped already, so that costs a hash and a lookup.
+  if (cache_) cache_->invalidate(file.lexically_normal().string());
+  if (!module) return;
+  // Routes naming the file directly take the new module at once.
   auto state = state_.load();
-  for (const auto& [cfg, rt] : state->routes) {
-    if (!cfg->functions_dir) continue;
-    cache_->install(file.string(), module, "", dirSlotMaker(state, *cfg));
-    break;
-  }
   auto [first, last] = state->by_file.equal_range(file);
   for (auto it = first; it != last; ++it) it->second->module.store(module);
 }
@@ -673,6 +668,11 @@ void App::upstreamError(const Upstream& upstream, std::string_view kind) {
 }
 
 asio::awaitable<Decision> AdminApp::handle(Exchange& ex) {
+  if (app_ != nullptr) {
+    if (std::optional<Response> res = co_await handleDeploy(*app_, ex)) {
+      co_return Decision{std::move(*res)};
+    }
+  }
   const std::string_view target = sv(ex.request.target());
   const std::string_view path = target.substr(0, target.find('?'));
   const unsigned version = ex.request.version();

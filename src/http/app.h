@@ -154,12 +154,15 @@ class App final : public Application {
 // The admin listener: GET /metrics (Prometheus), GET /healthz.
 class AdminApp final : public Application {
  public:
-  explicit AdminApp(observe::Metrics& metrics) : metrics_(metrics) {}
+  // With `app`, also the deploy API (deploy.h) when the config has [deploy].
+  explicit AdminApp(observe::Metrics& metrics, App* app = nullptr)
+      : metrics_(metrics), app_(app) {}
   asio::awaitable<Decision> handle(Exchange& exchange) override;
   void finished(const Exchange&, unsigned, uint64_t, std::chrono::nanoseconds) override {}
 
  private:
   observe::Metrics& metrics_;
+  App* app_;
 };
 
 }  // namespace jinn::http

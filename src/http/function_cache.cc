@@ -152,25 +152,6 @@ void FunctionCache::invalidate(const std::string& file) {
   }
 }
 
-void FunctionCache::install(const std::string& file, std::shared_ptr<Module> module,
-                            const std::string& tenant_env_file, const MakeSlot& make_slot) {
-  std::shared_ptr<Entry> entry;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(file);
-    if (it == entries_.end()) return;  // loaded on its next call
-    entry = it->second;
-  }
-  std::vector<std::string> env;
-  if (!tenant_env_file.empty() && std::filesystem::exists(tenant_env_file)) {
-    auto read = readEnvFile(tenant_env_file);
-    if (read.ok()) env = std::move(read.value());
-  }
-  auto slot = make_slot(file, std::move(module), std::move(env));
-  std::lock_guard<std::mutex> lock(entry->mu);
-  if (entry->state == State::kReady) entry->slot = std::move(slot);
-}
-
 void FunctionCache::clear() {
   std::lock_guard<std::mutex> lock(mu_);
   entries_.clear();

@@ -63,11 +63,6 @@ class FunctionCache {
   // Drops `file` from the cache (deleted or replaced); in-flight calls keep
   // the module they have.
   void invalidate(const std::string& file);
-  // Replaces the module of a cached `file` with an already loaded one (a
-  // deploy that was validated and compiled before it went live).
-  void install(const std::string& file, std::shared_ptr<Module> module,
-               const std::string& tenant_env_file, const MakeSlot& make_slot);
-
   // Drops every cached function (a config reload changed their settings).
   void clear();
   size_t loaded() const;
