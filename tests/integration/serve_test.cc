@@ -1319,3 +1319,231 @@ TEST(ServeTls, HttpsRequestWithSelfSignedCert) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Function directories, tenant limits, deploy API (issue 5)
+
+namespace {
+
+const char* kDeployToken = "test-deploy-token-0123456789";
+
+// tenants/<tenant>/<function>.wasm under a fresh directory.
+fs::path tenantTree(const std::vector<std::pair<std::string, std::string>>& files) {
+  const fs::path root = tempDir("tenants");
+  for (const auto& [rel, guest_name] : files) {
+    fs::create_directories((root / rel).parent_path());
+    fs::copy_file(guest(guest_name), root / rel, fs::copy_options::overwrite_existing);
+  }
+  return root;
+}
+
+}  // namespace
+
+std::string tenantsConfig(const fs::path& root, const std::string& server_extra,
+                          const std::string& route_extra) {
+  std::string dir = root.string() + "/{tenant}/{function}.wasm";
+  return smallConfig(server_extra, "[[route]]\npath = \"/t/{tenant}/{function}\"\nfunctions_dir = \"" +
+                                       dir + "\"\n" + route_extra + "\n");
+}
+
+TEST(ServeTenants, FunctionDirectoryServesEachTenantsFile) {
+  const fs::path root = tenantTree({{"acme/hello.wasm", "serve_v1"},
+                                    {"beta/hello.wasm", "serve_v2"},
+                                    {"acme/echo.wasm", "serve_echo"}});
+  JinnProcess jinn(tenantsConfig(root, "max_loaded_functions = 2\nfirst_hit_wait = \"60s\"\n", ""));
+  ASSERT_TRUE(jinn.ready());
+  Message a = get(jinn.port(), "/t/acme/hello");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, "version 1");
+  Message b = get(jinn.port(), "/t/beta/hello");
+  EXPECT_EQ(b.body, "version 2");
+  // The route's parameters reach the function.
+  Message e = get(jinn.port(), "/t/acme/echo");
+  EXPECT_EQ(e.status, 200);
+  EXPECT_NE(e.body.find(R"("params":{"tenant":"acme","function":"echo"})"), std::string::npos)
+      << e.body;
+  // No such file, or a name that could leave the tree: 404, nothing loaded.
+  EXPECT_EQ(get(jinn.port(), "/t/acme/nothing").status, 404);
+  EXPECT_EQ(get(jinn.port(), "/t/../hello").status, 404);
+  EXPECT_EQ(get(jinn.port(), "/t/acme/..").status, 404);
+  EXPECT_EQ(get(jinn.port(), "/t/.hidden/hello").status, 404);
+  // A file added later is served without touching the config.
+  fs::create_directories(root / "gamma");
+  fs::copy_file(guest("serve_v2"), root / "gamma" / "hello.wasm");
+  EXPECT_EQ(get(jinn.port(), "/t/gamma/hello").body, "version 2");
+  // Three functions under a budget of two: evicted ones load again.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(get(jinn.port(), "/t/acme/hello").body, "version 1");
+    EXPECT_EQ(get(jinn.port(), "/t/beta/hello").body, "version 2");
+    EXPECT_EQ(get(jinn.port(), "/t/gamma/hello").body, "version 2");
+  }
+}
+
+TEST(ServeTenants, ConcurrentFirstHitsAllAnswer) {
+  const fs::path root = tenantTree({{"acme/hello.wasm", "serve_v1"}});
+  JinnProcess jinn(tenantsConfig(root, "workers = 2\nfirst_hit_wait = \"60s\"\n", ""));
+  ASSERT_TRUE(jinn.ready());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      Message m = get(jinn.port(), "/t/acme/hello");
+      if (m.status == 200 && m.body == "version 1") ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+}
+
+TEST(ServeTenants, FirstHitBeyondTheWaitIs503WithRetryAfter) {
+  const fs::path root = tenantTree({{"acme/hello.wasm", "serve_v1"}});
+  JinnProcess jinn(tenantsConfig(root, "first_hit_wait = \"0s\"\n", ""));
+  ASSERT_TRUE(jinn.ready());
+  // With no wait at all the first answer is 503 unless the load won the
+  // race; either way the function is served soon after, never an error.
+  bool served = false;
+  for (int i = 0; i < 200 && !served; ++i) {
+    Message m = get(jinn.port(), "/t/acme/hello");
+    ASSERT_TRUE(m.status == 503 || m.status == 200) << m.status << " " << m.body;
+    if (m.status == 503) {
+      EXPECT_EQ(m.header("retry-after").value_or(""), "1");
+      EXPECT_EQ(m.body, "function is loading\n");
+      std::this_thread::sleep_for(50ms);
+    }
+    served = m.status == 200;
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST(ServeTenants, RateLimitPerTenant) {
+  const fs::path root = tenantTree({{"acme/hello.wasm", "serve_v1"}, {"beta/hello.wasm", "serve_v1"}});
+  JinnProcess jinn(tenantsConfig(root, "first_hit_wait = \"60s\"\n", "tenant_rate = 2\n"));
+  ASSERT_TRUE(jinn.ready());
+  int limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    Message m = get(jinn.port(), "/t/acme/hello");
+    if (m.status == 429) {
+      ++limited;
+      EXPECT_EQ(m.header("retry-after").value_or(""), "1");
+    } else {
+      EXPECT_EQ(m.status, 200);
+    }
+  }
+  // A burst of two per second: most of six quick requests are refused.
+  EXPECT_GE(limited, 3);
+  // Another tenant has its own budget.
+  EXPECT_EQ(get(jinn.port(), "/t/beta/hello").status, 200);
+}
+
+TEST(ServeTenants, ConcurrencyLimitKeepsOneTenantFromTakingEveryWorker) {
+  const fs::path root = tenantTree({{"acme/spin.wasm", "spin"}, {"beta/spin.wasm", "spin"}});
+  JinnProcess jinn(tenantsConfig(root, "function_threads = 4\nfirst_hit_wait = \"60s\"\n",
+                                 "tenant_concurrency = 1\ntimeout = \"400ms\"\n"));
+  ASSERT_TRUE(jinn.ready());
+  ASSERT_EQ(get(jinn.port(), "/t/acme/spin").status, 504);  // loaded
+  ASSERT_EQ(get(jinn.port(), "/t/beta/spin").status, 504);
+  std::vector<int> acme(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] { acme[i] = get(jinn.port(), "/t/acme/spin").status; });
+  }
+  std::this_thread::sleep_for(100ms);
+  const int beta = get(jinn.port(), "/t/beta/spin").status;
+  for (auto& t : threads) t.join();
+  std::sort(acme.begin(), acme.end());
+  EXPECT_EQ(acme, (std::vector<int>{429, 429, 504}));
+  EXPECT_EQ(beta, 504);  // not refused: acme's calls are not beta's
+}
+
+namespace {
+
+std::string deployConfig(const fs::path& root) {
+  std::string dir = root.string() + "/{tenant}/{function}.wasm";
+  return "[server]\nlisten = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\nfirst_hit_wait = \"60s\"\n"
+         "[deploy]\ntoken = \"" + std::string(kDeployToken) + "\"\nroot = \"" + root.string() +
+         "\"\n[[route]]\npath = \"/t/{tenant}/{function}\"\nfunctions_dir = \"" + dir + "\"\n";
+}
+
+Message deployRequest(uint16_t port, std::string_view method, std::string_view target,
+                      std::string_view body, std::string_view token = kDeployToken) {
+  std::string headers;
+  if (!token.empty()) headers = "Authorization: Bearer " + std::string(token) + "\r\n";
+  return request(port, method, target, headers, body, 120s);
+}
+
+}  // namespace
+
+TEST(ServeDeploy, PutServeReplaceListDelete) {
+  const fs::path root = tenantTree({});
+  JinnProcess jinn(deployConfig(root));
+  ASSERT_TRUE(jinn.ready());
+  const uint16_t admin = jinn.adminPort();
+  const std::string v1 = readFile(guest("serve_v1"));
+  const std::string v2 = readFile(guest("serve_v2"));
+
+  // No token, a wrong token: 401 and nothing written.
+  Message none = deployRequest(admin, "PUT", "/v1/functions/acme/fn.wasm", v1, "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.header("www-authenticate").value_or(""), "Bearer");
+  EXPECT_EQ(deployRequest(admin, "PUT", "/v1/functions/acme/fn.wasm", v1, "wrong-token-0123456789").status,
+            401);
+  EXPECT_FALSE(fs::exists(root / "acme" / "fn.wasm"));
+  // Not wasm, or an unsupported feature: 400 with the reason, nothing written.
+  Message bad = deployRequest(admin, "PUT", "/v1/functions/acme/fn.wasm", "not a module");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_FALSE(bad.body.empty());
+  Message simd = deployRequest(admin, "PUT", "/v1/functions/acme/fn.wasm", readFile(guest("simd")));
+  EXPECT_EQ(simd.status, 400);
+  EXPECT_NE(simd.body.find("simd"), std::string::npos) << simd.body;
+  EXPECT_FALSE(fs::exists(root / "acme" / "fn.wasm"));
+  // A path that would leave the root.
+  EXPECT_EQ(deployRequest(admin, "PUT", "/v1/functions/../fn.wasm", v1).status, 400);
+
+  Message put = deployRequest(admin, "PUT", "/v1/functions/acme/fn.wasm", v1);
+  EXPECT_EQ(put.status, 201) << put.body;
+  EXPECT_EQ(get(jinn.port(), "/t/acme/fn").body, "version 1");
+  Message replaced = deployRequest(admin, "PUT", "/v1/functions/acme/fn.wasm", v2);
+  EXPECT_EQ(replaced.status, 200) << replaced.body;
+  EXPECT_EQ(get(jinn.port(), "/t/acme/fn").body, "version 2");
+  // A bad upload over a live function: the live one keeps serving.
+  EXPECT_EQ(deployRequest(admin, "PUT", "/v1/functions/acme/fn.wasm", "garbage").status, 400);
+  EXPECT_EQ(get(jinn.port(), "/t/acme/fn").body, "version 2");
+
+  Message list = deployRequest(admin, "GET", "/v1/functions", "");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find("\"path\":\"acme/fn.wasm\""), std::string::npos) << list.body;
+  EXPECT_NE(list.body.find("\"bytes\":" + std::to_string(v2.size())), std::string::npos);
+
+  EXPECT_EQ(deployRequest(admin, "DELETE", "/v1/functions/acme/fn.wasm", "").status, 204);
+  EXPECT_EQ(get(jinn.port(), "/t/acme/fn").status, 404);
+  EXPECT_EQ(deployRequest(admin, "DELETE", "/v1/functions/acme/fn.wasm", "").status, 404);
+  EXPECT_EQ(deployRequest(admin, "DELETE", "/v1/functions/acme/fn.wasm", "", "").status, 401);
+}
+
+TEST(ServeDeploy, SwapUnderLoadFailsNoRequest) {
+  const fs::path root = tenantTree({{"acme/fn.wasm", "serve_v1"}});
+  JinnProcess jinn(deployConfig(root));
+  ASSERT_TRUE(jinn.ready());
+  const std::string versions[2] = {readFile(guest("serve_v1")), readFile(guest("serve_v2"))};
+  ASSERT_EQ(get(jinn.port(), "/t/acme/fn").status, 200);
+  std::atomic<bool> stop{false};
+  std::atomic<int> good{0}, bad{0};
+  std::vector<std::thread> load;
+  for (int i = 0; i < 3; ++i) {
+    load.emplace_back([&] {
+      while (!stop.load()) {
+        Message m = get(jinn.port(), "/t/acme/fn");
+        (m.status == 200 && (m.body == "version 1" || m.body == "version 2") ? good : bad)++;
+      }
+    });
+  }
+  for (int i = 0; i < 10; ++i) {
+    Message put = deployRequest(jinn.adminPort(), "PUT", "/v1/functions/acme/fn.wasm", versions[(i + 1) % 2]);
+    EXPECT_EQ(put.status, 200) << put.body;
+  }
+  stop = true;
+  for (auto& t : load) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(good.load(), 10);
+  EXPECT_EQ(get(jinn.port(), "/t/acme/fn").body, "version 1");  // the last PUT (i = 9)
+}
