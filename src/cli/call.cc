@@ -135,7 +135,7 @@ int call(const std::vector<std::string>& argv) {
       middleware = true;
       continue;
     }
-    if (a.rfind("--", 0) != 0 || a == "--") {
+    if (a.size() < 2 || a[0] != '-' || a == "--") {
       if (a == "--" && i + 1 < argv.size()) {
         if (!file.empty()) return usage("more than one FILE");
         file = argv[++i];
@@ -146,7 +146,7 @@ int call(const std::vector<std::string>& argv) {
       continue;
     }
     std::string flag = a, value;
-    if (auto eq = a.find('='); eq != std::string::npos) {
+    if (auto eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
       flag = a.substr(0, eq);
       value = a.substr(eq + 1);
     } else {
