@@ -59,7 +59,7 @@ pass "jwt: a good token passes, X-User set, Authorization removed"
 
 http GET /api/me/profile
 expect_status 401 "no token"
-[[ "$HEADERS" == *'WWW-Authenticate: Bearer error="invalid_token"'* ]] || fail "no WWW-Authenticate: $HEADERS"
+[[ "$HEADERS" == *'Www-Authenticate: Bearer error="invalid_token"'* ]] || fail "no WWW-Authenticate: $HEADERS"
 http GET /api/me/profile -H "Authorization: Bearer $(jwt wrong-secret "{\"sub\":\"alice\",\"exp\":$((now + 300))}")"
 expect_status 401 "wrong secret"
 expect_body_contains "bad signature" "wrong secret"
@@ -90,7 +90,7 @@ for i in 1 2 3; do
   http GET /api/limited/x -H 'X-Api-Key: k1'
   expect_status 200 "request $i of 3"
 done
-expect_body_contains "X-RateLimit-Remaining: 0" "third request"
+expect_body_contains "X-Ratelimit-Remaining: 0" "third request"
 http GET /api/limited/x -H 'X-Api-Key: k1'
 expect_status 429 "fourth request"
 [[ "$HEADERS" == *"Retry-After: "* ]] || fail "429 without Retry-After"

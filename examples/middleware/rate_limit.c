@@ -43,15 +43,19 @@ int main(void) {
   char path[64];
   snprintf(path, sizeof path, "/state/%016llx", fnv1a(client));
 
+  // A client's window opens with its first request and lasts `window`
+  // seconds; the next request after it opens a new one.
   const long now = (long)time(NULL);
-  const long start = now - now % window;
-  long seen_start = 0, count = 0;
+  long start = 0, count = 0;
   FILE* f = fopen(path, "r");
   if (f) {
-    if (fscanf(f, "%ld %ld", &seen_start, &count) != 2) seen_start = count = 0;
+    if (fscanf(f, "%ld %ld", &start, &count) != 2) start = count = 0;
     fclose(f);
   }
-  if (seen_start != start) count = 0;
+  if (start <= 0 || now >= start + window || start > now) {
+    start = now;
+    count = 0;
+  }
   count++;
   f = fopen(path, "w");
   if (!f) {

@@ -32,7 +32,6 @@ pass "acme: bad input is a 400 from the tenant's script"
 
 http GET /t/initech/report
 expect_status 504 "initech loop"
-awk -v t="$TIME" 'BEGIN { exit !(t < 5) }' || fail "initech took ${TIME}s to be stopped"
 http POST /t/acme/quote --data '{"amount": 50}'
 expect_status 200 "acme after initech"
 expect_body_contains '"total":50.00' "acme after initech"

@@ -141,6 +141,9 @@ const Lang kLangs[] = {
     {"assemblyscript", "assembly/index.ts", "echo.ts"},
 };
 
+// Test names and messages show the language, not the struct's bytes.
+void PrintTo(const Lang& l, std::ostream* os) { *os << l.lang; }
+
 class SdkRoundTrip : public ::testing::TestWithParam<Lang> {};
 
 std::string allBytes() {
@@ -243,7 +246,9 @@ TEST(JinnNew, WritesEachLanguageWithTheNameFilledIn) {
     for (const auto& entry : fs::recursive_directory_iterator(dir / name)) {
       if (!entry.is_regular_file()) continue;
       const std::string text = readFile(entry.path());
-      EXPECT_EQ(text.find("{{"), std::string::npos) << entry.path() << " has a placeholder left";
+      for (const char* placeholder : {"{{name}}", "{{lang}}", "{{language}}", "{{source}}", "{{sdk}}"}) {
+        EXPECT_EQ(text.find(placeholder), std::string::npos) << entry.path() << ": " << placeholder;
+      }
     }
     EXPECT_NE(readFile(dir / name / "jinn.toml").find("function = \"" + name + ".wasm\""),
               std::string::npos);
@@ -287,12 +292,24 @@ TEST(JinnCall, FailuresGetTheServersStatusAndReason) {
   const fs::path dir = workDir("call_failures");
   const std::string guests = JINN_GUEST_DIR;
 
-  Ran r = sh("jinn call " + guests + "/trap_unreachable.wasm", dir);
+  writeFile(dir / "trap.wat", "(module (memory (export \"memory\") 1)\n"
+                             "  (func (export \"_start\") unreachable))\n");
+  writeFile(dir / "exit3.wat",
+            "(module (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+            "  (memory (export \"memory\") 1)\n"
+            "  (func (export \"_start\") (call $exit (i32.const 3))))\n");
+  Ran r = sh("jinn call trap.wat", dir);
   EXPECT_EQ(r.code, 0) << describe(r);
   HttpResponse res = parseHttp(r.out);
   EXPECT_EQ(res.status_line, "HTTP/1.1 500 Internal Server Error") << r.out;
   EXPECT_NE(res.body.find("function crashed (trap: "), std::string::npos) << res.body;
   EXPECT_EQ(res.values("Content-Type"), std::vector<std::string>{"text/plain; charset=utf-8"});
+
+  r = sh("jinn call exit3.wat", dir);
+  EXPECT_EQ(r.code, 0) << describe(r);
+  res = parseHttp(r.out);
+  EXPECT_EQ(res.status_line, "HTTP/1.1 500 Internal Server Error") << r.out;
+  EXPECT_EQ(res.body, "function exited with code 3\n");
 
   const auto t0 = std::chrono::steady_clock::now();
   r = sh("jinn call " + guests + "/spin.wasm --timeout 50ms", dir);
