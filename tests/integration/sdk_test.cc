@@ -188,7 +188,11 @@ TEST_P(SdkRoundTrip, TemplateBuildsAndEchoesHeadersTextAndBinaryBodies) {
   built = sh(name + "/build.sh", dir);
   ASSERT_EQ(built.code, 0) << describe(built);
 
-  const std::string text = "h\xC3\xA9llo w\xC3\xB6rld \xE2\x9C\x93 \"quoted\" \\ tab\there\nline 2";
+  // Escapes both ways: quotes, backslash, tab, newline, other control
+  // characters (\u00XX in JSON), DEL, 2-, 3- and 4-byte UTF-8.
+  const std::string text =
+      "h\xC3\xA9llo w\xC3\xB6rld \xE2\x9C\x93 \"quoted\" \\ tab\there\nline 2\r\n"
+      "\x01\x1f\x7f emoji \xF0\x9F\x98\x80 end";
   writeFile(dir / "text.txt", text);
   Ran echoed = sh("jinn call " + wasm +
                       " --method PUT --path '/p/q?a=1' -H 'X-A: 1' -H 'x-a: 2' "
