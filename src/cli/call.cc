@@ -53,7 +53,10 @@ bool isArtifact(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   in.read(magic, 4);
-  return in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+  return in.gcount() == 4 && std::memcmp(magic,
+                                         "\x7f"
+                                         "ELF",
+                                         4) == 0;
 }
 
 std::string_view trim(std::string_view s) {
@@ -95,18 +98,20 @@ http::Response toHttp(const contract::FunctionResponse& fr) {
 
 void printVerbose(const CallResult& result, double load_ms) {
   char line[256];
-  std::snprintf(line, sizeof line, "* load %.1f ms; instantiate %.1f us, run %.1f us, teardown %.1f us\n",
-                load_ms, result.timings.instantiate_us, result.timings.run_us,
-                result.timings.teardown_us);
+  std::snprintf(line, sizeof line,
+                "* load %.1f ms; instantiate %.1f us, run %.1f us, teardown %.1f us\n", load_ms,
+                result.timings.instantiate_us, result.timings.run_us, result.timings.teardown_us);
   std::cerr << line;
   std::cerr << "* outcome: " << outcomeName(result.outcome);
   if (result.outcome == Outcome::kExited) std::cerr << ", exit code " << result.exit_code;
   if (!result.message.empty()) std::cerr << " (" << result.message << ")";
   std::cerr << "\n* stderr: " << result.stderr_data.size() << " bytes\n";
-  std::cerr.write(result.stderr_data.data(), static_cast<std::streamsize>(result.stderr_data.size()));
+  std::cerr.write(result.stderr_data.data(),
+                  static_cast<std::streamsize>(result.stderr_data.size()));
   if (!result.stderr_data.empty() && result.stderr_data.back() != '\n') std::cerr << "\n";
   std::cerr << "* stdout: " << result.stdout_data.size() << " bytes\n";
-  std::cerr.write(result.stdout_data.data(), static_cast<std::streamsize>(result.stdout_data.size()));
+  std::cerr.write(result.stdout_data.data(),
+                  static_cast<std::streamsize>(result.stdout_data.size()));
   if (!result.stdout_data.empty() && result.stdout_data.back() != '\n') std::cerr << "\n";
   std::cerr.flush();
 }
@@ -161,12 +166,14 @@ int call(const std::vector<std::string>& argv) {
         return usage("--path must start with '/' (got '" + value + "')");
       }
       for (unsigned char c : value) {
-        if (c <= 0x20 || c == 0x7f) return usage("--path must not contain spaces or control characters");
+        if (c <= 0x20 || c == 0x7f)
+          return usage("--path must not contain spaces or control characters");
       }
       path = value;
     } else if (flag == "--header" || flag == "-H") {
       const size_t colon = value.find(':');
-      if (colon == std::string::npos) return usage("--header wants 'Name: value', got '" + value + "'");
+      if (colon == std::string::npos)
+        return usage("--header wants 'Name: value', got '" + value + "'");
       const std::string name(trim(std::string_view(value).substr(0, colon)));
       const std::string val(trim(std::string_view(value).substr(colon + 1)));
       if (!isToken(name)) return usage("bad header name '" + name + "'");
@@ -227,7 +234,8 @@ int call(const std::vector<std::string>& argv) {
     return kExitJinnError;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  auto module = isArtifact(file) ? engine.value()->loadArtifact(file) : engine.value()->loadFile(file);
+  auto module =
+      isArtifact(file) ? engine.value()->loadArtifact(file) : engine.value()->loadFile(file);
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (!module.ok()) {
@@ -244,13 +252,13 @@ int call(const std::vector<std::string>& argv) {
   const bool clean = result.outcome == Outcome::kExited && result.exit_code == 0;
   http::Response res;
   if (middleware) {
-    contract::MiddlewareResult parsed =
-        clean ? contract::parseMiddleware(result.stdout_data) : contract::MiddlewareResult(Error{""});
+    contract::MiddlewareResult parsed = clean ? contract::parseMiddleware(result.stdout_data)
+                                              : contract::MiddlewareResult(Error{""});
     const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
     if (status != contract::kUseFunctionStatus) {
-      res = http::textResponse(status, contract::failureReason(result.outcome, result.exit_code,
-                                                               parsed.ok(),
-                                                               parsed.ok() ? "" : parsed.error().message));
+      res = http::textResponse(
+          status, contract::failureReason(result.outcome, result.exit_code, parsed.ok(),
+                                          parsed.ok() ? "" : parsed.error().message));
     } else if (auto* respond = std::get_if<contract::MiddlewareRespond>(&parsed.value())) {
       res = toHttp(respond->response);
     } else {
@@ -277,9 +285,9 @@ int call(const std::vector<std::string>& argv) {
     const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
     res = status == contract::kUseFunctionStatus
               ? toHttp(parsed.value())
-              : http::textResponse(status, contract::failureReason(
-                                               result.outcome, result.exit_code, parsed.ok(),
-                                               parsed.ok() ? "" : parsed.error().message));
+              : http::textResponse(
+                    status, contract::failureReason(result.outcome, result.exit_code, parsed.ok(),
+                                                    parsed.ok() ? "" : parsed.error().message));
   }
   if (method == "HEAD") {
     // As the server: Content-Length kept, no body.

@@ -75,8 +75,8 @@ struct Ran {
 };
 
 std::string describe(const Ran& r) {
-  return "exit=" + std::to_string(r.code) + "\nstdout:\n" + r.out.substr(0, 2000) +
-         "\nstderr:\n" + r.err.substr(0, 2000);
+  return "exit=" + std::to_string(r.code) + "\nstdout:\n" + r.out.substr(0, 2000) + "\nstderr:\n" +
+         r.err.substr(0, 2000);
 }
 
 // Runs `script` with bash in `cwd`; generous time limit (cold compiles of
@@ -250,7 +250,8 @@ TEST(JinnNew, WritesEachLanguageWithTheNameFilledIn) {
     for (const auto& entry : fs::recursive_directory_iterator(dir / name)) {
       if (!entry.is_regular_file()) continue;
       const std::string text = readFile(entry.path());
-      for (const char* placeholder : {"{{name}}", "{{lang}}", "{{language}}", "{{source}}", "{{sdk}}"}) {
+      for (const char* placeholder :
+           {"{{name}}", "{{lang}}", "{{language}}", "{{source}}", "{{sdk}}"}) {
         EXPECT_EQ(text.find(placeholder), std::string::npos) << entry.path() << ": " << placeholder;
       }
     }
@@ -296,8 +297,9 @@ TEST(JinnCall, FailuresGetTheServersStatusAndReason) {
   const fs::path dir = workDir("call_failures");
   const std::string guests = JINN_GUEST_DIR;
 
-  writeFile(dir / "trap.wat", "(module (memory (export \"memory\") 1)\n"
-                             "  (func (export \"_start\") unreachable))\n");
+  writeFile(dir / "trap.wat",
+            "(module (memory (export \"memory\") 1)\n"
+            "  (func (export \"_start\") unreachable))\n");
   writeFile(dir / "exit3.wat",
             "(module (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
             "  (memory (export \"memory\") 1)\n"
@@ -331,7 +333,8 @@ TEST(JinnCall, FailuresGetTheServersStatusAndReason) {
   EXPECT_NE(res.body.find("function returned an invalid response: output is not"),
             std::string::npos)
       << res.body;
-  EXPECT_EQ(res.body.find("hello, world"), std::string::npos) << "guest output leaked into the body";
+  EXPECT_EQ(res.body.find("hello, world"), std::string::npos)
+      << "guest output leaked into the body";
   EXPECT_NE(r.err.find("* outcome: exited, exit code 0"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hello, world"), std::string::npos) << "--verbose shows stdout: " << r.err;
   EXPECT_NE(r.err.find(" us, run "), std::string::npos) << "--verbose shows timings: " << r.err;
@@ -390,9 +393,10 @@ TEST(JinnCall, PrintsExactlyWhatServeSends) {
   ASSERT_EQ(made.code, 0) << describe(made);
   const std::string body = "caf\xC3\xA9 \x01\x02 binary \xFF\xFE";
   writeFile(dir / "body.bin", body);
-  Ran called = sh("jinn call same/same.wasm --method PATCH --path '/a/b?c=d' -H 'Host: test' "
-                  "-H 'X-One: 1' -H 'X-Two: 2' --body @body.bin",
-                  dir);
+  Ran called =
+      sh("jinn call same/same.wasm --method PATCH --path '/a/b?c=d' -H 'Host: test' "
+         "-H 'X-One: 1' -H 'X-Two: 2' --body @body.bin",
+         dir);
   ASSERT_EQ(called.code, 0) << describe(called);
 
   // The generated config, on a free port.
@@ -413,8 +417,10 @@ TEST(JinnCall, PrintsExactlyWhatServeSends) {
   for (int i = 0; i < 1200 && port == 0; ++i) {
     std::smatch m;
     const std::string log = readFile(dir / "serve.err");
-    if (std::regex_search(log, m, listening)) port = std::stoi(m[1]);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::regex_search(log, m, listening))
+      port = std::stoi(m[1]);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::string answer;
   if (port != 0) {
@@ -426,9 +432,10 @@ TEST(JinnCall, PrintsExactlyWhatServeSends) {
     timeval tv{60, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      const std::string request = "PATCH /a/b?c=d HTTP/1.1\r\nHost: test\r\nX-One: 1\r\nX-Two: 2\r\n"
-                                  "Content-Length: " + std::to_string(body.size()) +
-                                  "\r\nConnection: close\r\n\r\n" + body;
+      const std::string request =
+          "PATCH /a/b?c=d HTTP/1.1\r\nHost: test\r\nX-One: 1\r\nX-Two: 2\r\n"
+          "Content-Length: " +
+          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
       (void)!::write(fd, request.data(), request.size());
       char buf[4096];
       ssize_t n;
