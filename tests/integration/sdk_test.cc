@@ -262,6 +262,39 @@ TEST(JinnNew, WritesEachLanguageWithTheNameFilledIn) {
   }
 }
 
+// With the toolchain missing, build.sh stops and names the Debian package;
+// it installs nothing. PATH holds only what the scripts need besides it.
+TEST(JinnNew, BuildScriptsNameTheMissingPackage) {
+  const fs::path dir = workDir("new_missing_tools");
+  fs::create_directories(dir / "bin");
+  for (const char* tool : {"dirname", "sh", "bash"}) {
+    Ran which = sh(std::string("command -v ") + tool, dir);
+    ASSERT_EQ(which.code, 0) << tool;
+    std::string path = which.out.substr(0, which.out.find('\n'));
+    fs::create_symlink(path, dir / "bin" / tool);
+  }
+  struct Case {
+    std::string lang, env, message;
+  };
+  const Case cases[] = {
+      {"c", "", "clang not found; install it with: sudo apt-get install clang"},
+      {"cpp", "", "clang++ not found; install it with: sudo apt-get install clang"},
+      {"rust", "RUSTC=/nonexistent/rustc ",
+       "rustc not found; install it with: sudo apt-get install rustc"},
+      {"assemblyscript", "", "node not found; install it with: sudo apt-get install nodejs"},
+  };
+  for (const Case& c : cases) {
+    const std::string name = "missing-" + c.lang;
+    Ran made = sh("jinn new --lang " + c.lang + " " + name, dir);
+    ASSERT_EQ(made.code, 0) << describe(made);
+    Ran built = sh(c.env + "PATH=" + (dir / "bin").string() + " sh " + name + "/build.sh", dir);
+    EXPECT_NE(built.code, 0) << c.lang;
+    EXPECT_NE(built.err.find(c.message), std::string::npos) << c.lang << ": " << built.err;
+    EXPECT_FALSE(fs::exists(dir / name / (name + ".wasm"))) << c.lang;
+    EXPECT_FALSE(fs::exists(dir / name / "node_modules")) << c.lang;
+  }
+}
+
 TEST(JinnNew, RefusesAnExistingDirectoryAndBadInput) {
   const fs::path dir = workDir("new_refuse");
   fs::create_directories(dir / "taken");
