@@ -41,3 +41,14 @@ pass "good signature: passed through to the upstream"
 http GET /anything -H "X-Signature: $(sign '' "$HMAC_SECRET")"
 expect_status 200 "good signature, empty body"
 pass "good signature on an empty body: 200"
+
+# The middleware alone: `jinn call --middleware` prints the request that goes
+# on (or the 401), without a server or an upstream.
+out=$("$JINN" call "$WORK/verify_hmac.wasm" --middleware --env "HMAC_SECRET=$HMAC_SECRET" \
+  -H "X-Signature: $good" --body "$body")
+[[ "$out" == "POST / HTTP/1.1"* && "$out" == *$'X-Signature-Verified: true\r\n'* ]] ||
+  fail "jinn call verify_hmac, good signature: $out"
+out=$("$JINN" call "$WORK/verify_hmac.wasm" --middleware --env "HMAC_SECRET=$HMAC_SECRET" \
+  -H "X-Signature: $bad" --body "$body")
+[[ "$out" == "HTTP/1.1 401 Unauthorized"* ]] || fail "jinn call verify_hmac, bad signature: $out"
+pass "jinn call --middleware verify_hmac.wasm: continue with a good signature, 401 with a bad one"

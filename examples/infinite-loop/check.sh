@@ -43,3 +43,9 @@ for i in 1 2 3; do
 done
 kill -0 "$JINN_PID" || fail "jinn exited"
 pass "/ok still answers 200 afterwards"
+
+# Without a server: the same limit, the same 504.
+out=$("$JINN" call "$WORK/spin.wasm" --timeout 50ms)
+[[ "$out" == "HTTP/1.1 504 Gateway Timeout"* && "$out" == *"function timed out"* ]] ||
+  fail "jinn call spin: $out"
+pass "jinn call spin.wasm --timeout 50ms: 504"

@@ -32,3 +32,9 @@ http GET /api/report
 expect_status 200 "GET /api/report"
 [[ "$HEADERS" == *"X-Served-By: legacy"* ]] || fail "GET /api/report not answered by the upstream: $HEADERS"
 pass "GET /api/report still goes to the legacy upstream"
+
+# The function alone, without a server or an upstream: same answer.
+out=$("$JINN" call "$WORK/report.wasm" --path /api/report --body '{"sales":[120.5, 80, 99.5]}')
+[[ "$out" == "HTTP/1.1 200 OK"* && "$out" == *$'X-Served-By: jinn\r\n'* ]] || fail "jinn call report: $out"
+[[ "$out" == *$'\r\n\r\n{"count":3,"sum":300,"min":80,"max":120.5,"mean":100}' ]] || fail "jinn call report: $out"
+pass "jinn call report.wasm prints the same response"

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/call.h"
+#include "cli/new.h"
 #include "cli/serve.h"
 #include "jinn/jinn.h"
 #include "util/units.h"
@@ -37,6 +39,9 @@ const char kUsage[] =
     "  jinn check -c CONFIG.toml\n"
     "  jinn compile FILE [--output ARTIFACT]\n"
     "  jinn bench FILE [--requests N] [--stdin FILE] [--timeout DUR] [--memory SIZE]\n"
+    "  jinn call FILE [--method M] [--path P] [--header 'K: V']... [--body TEXT|@FILE]\n"
+    "            [--env K=V]... [--timeout DUR] [--memory SIZE] [--middleware] [--verbose]\n"
+    "  jinn new --lang c|cpp|rust|assemblyscript NAME\n"
     "  jinn version\n"
     "FILE is a .wasm, a .wat, or an artifact written by `jinn compile --output`.\n";
 
@@ -351,6 +356,8 @@ int main(int argc, char** argv) {
   if (cmd == "check") return jinn::cli::check(rest);
   if (cmd == "compile") return cmdCompile(rest);
   if (cmd == "bench") return cmdBench(rest);
+  if (cmd == "call") return jinn::cli::call(rest);
+  if (cmd == "new") return jinn::cli::newProject(rest);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "jinn 0.1.0\n";
     return 0;
