@@ -55,6 +55,9 @@ struct ServerConfig {
   std::filesystem::path tls_key;
   AccessLogTarget access_log;
   std::filesystem::path cache_dir;  // empty: the engine's default; absolute otherwise
+  // Artifact trust policy (EngineConfig): Ed25519 public keys and an allow-list file.
+  std::vector<std::filesystem::path> trusted_keys;  // absolute, exist
+  std::filesystem::path artifact_allowlist;         // empty: none; absolute, exists
 };
 
 // One wasm program run per call: the route's function or one of its middleware.
