@@ -30,6 +30,12 @@ namespace fs = std::filesystem;
 
 using Digest = std::array<unsigned char, 32>;
 
+#ifdef MFD_EXEC
+constexpr unsigned kMfdExec = MFD_EXEC;
+#else
+constexpr unsigned kMfdExec = 0x0010U;  // linux/memfd.h, Linux 6.3
+#endif
+
 // Field offsets (artifact.h).
 constexpr size_t kOffFormat = 8;
 constexpr size_t kOffAbi = 12;
@@ -360,7 +366,10 @@ Result<Opened> openVerified(const Verified& verified, std::string_view name) {
     return Error{who + ": artifact does not hold a shared object"};
   }
   const std::string label = "jinn-artifact-" + verified.so_hash.substr(0, 16);
-  const int fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  // MFD_EXEC: where vm.memfd_noexec makes memfds non-executable by default,
+  // ask for an executable one; kernels before 6.3 reject the flag (EINVAL).
+  int fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec);
+  if (fd < 0 && errno == EINVAL) fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return Error{who + ": memfd_create: " + std::strerror(errno)};
   auto fail = [&](const std::string& what) -> Error {
     const int saved = errno;
