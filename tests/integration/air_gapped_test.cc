@@ -230,6 +230,43 @@ TEST_F(AirGapped, TamperedArtifactStopsCheckAndServe) {
   EXPECT_NE(ended.err.find("hello.jart: artifact was modified"), std::string::npos) << describe(ended);
 }
 
+// Hot reload goes through the same checks: a tampered artifact dropped in is
+// refused and the old code keeps serving; a newly signed one goes live.
+TEST_F(AirGapped, ReloadedArtifactIsVerifiedToo) {
+  fs::copy_file(guestPath("serve_v2"), build_.dir / "hello2.wasm");
+  Ran c = run(build_, {"compile", "hello2.wasm", "--output", "hello2.jart", "--sign-key", "ci.key"});
+  ASSERT_EQ(c.exit_code, 0) << describe(c);
+  pid_t pid = -1;
+  Ran ended;
+  const uint16_t port = serve(&pid, &ended);
+  ASSERT_NE(port, 0) << "serve did not start:\n" << describe(ended);
+  EXPECT_NE(httpGet(port, "/hello").find("version 1"), std::string::npos);
+
+  auto replace = [&](const std::string& bytes) {  // atomically, as a deploy would
+    writeFile(host_.dir / "incoming.tmp", bytes);
+    fs::rename(host_.dir / "incoming.tmp", host_.dir / "hello.jart");
+  };
+  std::string tampered = readAll(build_.dir / "hello2.jart");
+  tampered[tampered.size() / 2] ^= 0x01;
+  replace(tampered);
+  const fs::path log = host_.dir / ".serve.err";
+  const auto deadline = Clock::now() + 30s;
+  while (Clock::now() < deadline && readAll(log).find("artifact was modified") == std::string::npos)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_NE(readAll(log).find("hello.jart refused, the old version keeps serving"), std::string::npos)
+      << readAll(log);
+  EXPECT_NE(httpGet(port, "/hello").find("version 1"), std::string::npos);
+
+  replace(readAll(build_.dir / "hello2.jart"));
+  std::string body;
+  for (auto until = Clock::now() + 30s; Clock::now() < until; std::this_thread::sleep_for(20ms)) {
+    body = httpGet(port, "/hello");
+    if (body.find("version 2") != std::string::npos) break;
+  }
+  EXPECT_NE(body.find("version 2"), std::string::npos) << body << "\n" << readAll(log);
+  stop(pid);
+}
+
 TEST_F(AirGapped, UnsignedArtifactNeedsTheAllowList) {
   Ran c = run(build_, {"compile", "hello.wasm", "--output", "unsigned.jart"});
   ASSERT_EQ(c.exit_code, 0) << describe(c);
