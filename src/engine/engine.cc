@@ -146,8 +146,8 @@ class EngineImpl {
     }
     desc->bind(&runtime::hostApi());
     desc->init_module();
-    // The memfd stays open as long as the library is loaded (artifact.h).
     loaded_.emplace(key, std::make_pair(handle, desc));
+    artifact_fds_.emplace(handle, opened.value().fd);
     return std::shared_ptr<Module>(std::make_shared<LoadedModule>(handle, desc, path, pool_));
   }
 
@@ -160,6 +160,9 @@ class EngineImpl {
   std::shared_ptr<runtime::MemoryPool> pool_;
   std::mutex mu_;
   std::unordered_map<std::string, std::pair<void*, const jinn_module_desc*>> loaded_;
+  // dlopen handle -> the sealed memfd it was loaded from. The fd must stay open
+  // while the library is loaded and be closed only after its dlclose (artifact.h).
+  std::unordered_map<void*, int> artifact_fds_;
 };
 
 Result<std::shared_ptr<Engine>> Engine::create(EngineConfig config) {
