@@ -137,17 +137,19 @@ std::optional<Error> writePem(const fs::path& path, mode_t mode, EVP_PKEY* key, 
   if (fd < 0) return Error{path.string() + ": cannot create: " + std::strerror(errno)};
   ::fchmod(fd, mode);  // whatever the umask says
   Bio bio(BIO_new(BIO_s_mem()));
-  const int ok = secret ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr,
-                                                   nullptr)
-                        : PEM_write_bio_PUBKEY(bio.get(), key);
+  const int ok =
+      secret ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
+             : PEM_write_bio_PUBKEY(bio.get(), key);
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   bool written = ok == 1 && len > 0;
   for (long off = 0; written && off < len;) {
     const ssize_t n = ::write(fd, data + off, static_cast<size_t>(len - off));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) written = false;
-    else off += n;
+    if (n <= 0)
+      written = false;
+    else
+      off += n;
   }
   const int saved = errno;
   if (::close(fd) != 0) written = false;
@@ -213,7 +215,8 @@ Result<bool> generateKeyPair(const fs::path& base) {
 Result<std::string> build(std::string_view so, std::string_view wasm_hash_hex,
                           const SigningKey* key) {
   Digest wasm_hash{};
-  if (!unhex(wasm_hash_hex, &wasm_hash)) return Error{"bad wasm hash '" + std::string(wasm_hash_hex) + "'"};
+  if (!unhex(wasm_hash_hex, &wasm_hash))
+    return Error{"bad wasm hash '" + std::string(wasm_hash_hex) + "'"};
   std::string out(kHeaderSize, '\0');
   out.replace(0, kMagic.size(), kMagic);
   putU32(out, kOffFormat, kFormatVersion);
@@ -287,8 +290,9 @@ Result<Verified> verify(std::string_view file, const TrustPolicy& trust, std::st
   const std::string who(name);
   if (!hasMagic(file)) {
     if (file.substr(0, 4) == std::string_view("\0asm", 4)) {
-      return Error{who + ": not a jinn artifact (this is a wasm module; build an artifact with "
-                         "`jinn compile FILE --output ART --sign-key KEY`)"};
+      return Error{who +
+                   ": not a jinn artifact (this is a wasm module; build an artifact with "
+                   "`jinn compile FILE --output ART --sign-key KEY`)"};
     }
     return Error{who + ": not a jinn artifact"};
   }
@@ -337,8 +341,7 @@ Result<Verified> verify(std::string_view file, const TrustPolicy& trust, std::st
                  v.file_hash + " is not in the allow-list)"};
   }
   const std::string_view signer = file.substr(kOffSigner, 32);
-  const std::string signer_hex =
-      hex(reinterpret_cast<const unsigned char*>(signer.data()), 16);
+  const std::string signer_hex = hex(reinterpret_cast<const unsigned char*>(signer.data()), 16);
   for (const auto& key : policy.keys) {
     if (std::memcmp(key.id.data(), signer.data(), 32) != 0) continue;
     MdCtx ctx(EVP_MD_CTX_new());
@@ -350,8 +353,8 @@ Result<Verified> verify(std::string_view file, const TrustPolicy& trust, std::st
                          reinterpret_cast<const unsigned char*>(message.data()),
                          message.size()) == 1;
     if (!ok) {
-      return Error{who + ": artifact was modified (its signature does not verify with " +
-                   key.file + ")"};
+      return Error{who + ": artifact was modified (its signature does not verify with " + key.file +
+                   ")"};
     }
     return v;
   }
@@ -362,14 +365,17 @@ Result<Verified> verify(std::string_view file, const TrustPolicy& trust, std::st
 
 Result<Opened> openVerified(const Verified& verified, std::string_view name) {
   const std::string who(name);
-  if (verified.so.substr(0, 4) != std::string_view("\x7f" "ELF", 4)) {
+  if (verified.so.substr(0, 4) != std::string_view("\x7f"
+                                                   "ELF",
+                                                   4)) {
     return Error{who + ": artifact does not hold a shared object"};
   }
   const std::string label = "jinn-artifact-" + verified.so_hash.substr(0, 16);
   // MFD_EXEC: where vm.memfd_noexec makes memfds non-executable by default,
   // ask for an executable one; kernels before 6.3 reject the flag (EINVAL).
   int fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec);
-  if (fd < 0 && errno == EINVAL) fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0 && errno == EINVAL)
+    fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return Error{who + ": memfd_create: " + std::strerror(errno)};
   auto fail = [&](const std::string& what) -> Error {
     const int saved = errno;

@@ -10,7 +10,7 @@
 //  80  size of the .so bytes      u64
 //  88  signature size (0 or 64)   u32
 //  92  reserved, zero             u32
-//  96  signer key id              32 bytes (SHA-256 of the raw Ed25519 public key; zero if unsigned)
+//  96  signer key id              32 bytes: SHA-256 of the raw Ed25519 public key, or zero
 // 128  the .so bytes
 //      the Ed25519 signature over bytes [0, 128 + .so size), if any
 //
@@ -79,10 +79,10 @@ class TrustPolicy {
 };
 
 struct Verified {
-  std::string_view so;        // inside the verified buffer
-  std::string wasm_hash;      // hex
-  std::string so_hash;        // hex
-  std::string file_hash;      // hex SHA-256 of the whole artifact file
+  std::string_view so;    // inside the verified buffer
+  std::string wasm_hash;  // hex
+  std::string so_hash;    // hex
+  std::string file_hash;  // hex SHA-256 of the whole artifact file
 };
 
 // Every check before any byte is executed: magic, format and ABI versions,

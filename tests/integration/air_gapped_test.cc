@@ -79,7 +79,8 @@ int waitFor(pid_t pid, std::chrono::milliseconds limit) {
   const auto deadline = Clock::now() + limit;
   while (Clock::now() < deadline) {
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     std::this_thread::sleep_for(10ms);
   }
   ::kill(pid, SIGKILL);
@@ -114,7 +115,8 @@ std::string httpGet(uint16_t port, const std::string& target) {
     const std::string req = "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
       char buf[4096];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        response.append(buf, static_cast<size_t>(n));
     }
   }
   ::close(fd);
@@ -138,7 +140,8 @@ class AirGapped : public ::testing::Test {
     fs::copy_file(guestPath("serve_v1"), build_.dir / "hello.wasm");
     Ran k = run(build_, {"keygen", "--out", "ci"});
     ASSERT_EQ(k.exit_code, 0) << describe(k);
-    Ran c = run(build_, {"compile", "hello.wasm", "--output", "hello.jart", "--sign-key", "ci.key"});
+    Ran c =
+        run(build_, {"compile", "hello.wasm", "--output", "hello.jart", "--sign-key", "ci.key"});
     ASSERT_EQ(c.exit_code, 0) << describe(c);
 
     // Copy to the host (step 3): the artifact, the public key, a config.
@@ -162,7 +165,8 @@ class AirGapped : public ::testing::Test {
     static constexpr std::string_view kListening = "listening on 127.0.0.1:";
     while (Clock::now() < deadline) {
       const std::string text = readAll(err);
-      if (auto at = text.find(kListening); at != std::string::npos && text.find('\n', at) != std::string::npos) {
+      if (auto at = text.find(kListening);
+          at != std::string::npos && text.find('\n', at) != std::string::npos) {
         return static_cast<uint16_t>(std::atoi(text.c_str() + at + kListening.size()));
       }
       int status = 0;
@@ -219,7 +223,8 @@ TEST_F(AirGapped, TamperedArtifactStopsCheckAndServe) {
 
   Ran check = run(host_, {"check", "-c", "jinn.toml"});
   EXPECT_EQ(check.exit_code, 1) << describe(check);
-  EXPECT_NE(check.err.find("hello.jart: artifact was modified"), std::string::npos) << describe(check);
+  EXPECT_NE(check.err.find("hello.jart: artifact was modified"), std::string::npos)
+      << describe(check);
 
   pid_t pid = -1;
   Ran ended;
@@ -227,14 +232,16 @@ TEST_F(AirGapped, TamperedArtifactStopsCheckAndServe) {
   EXPECT_EQ(port, 0) << "served a tampered artifact";
   if (port != 0) stop(pid);
   EXPECT_EQ(ended.exit_code, 1) << describe(ended);
-  EXPECT_NE(ended.err.find("hello.jart: artifact was modified"), std::string::npos) << describe(ended);
+  EXPECT_NE(ended.err.find("hello.jart: artifact was modified"), std::string::npos)
+      << describe(ended);
 }
 
 // Hot reload goes through the same checks: a tampered artifact dropped in is
 // refused and the old code keeps serving; a newly signed one goes live.
 TEST_F(AirGapped, ReloadedArtifactIsVerifiedToo) {
   fs::copy_file(guestPath("serve_v2"), build_.dir / "hello2.wasm");
-  Ran c = run(build_, {"compile", "hello2.wasm", "--output", "hello2.jart", "--sign-key", "ci.key"});
+  Ran c =
+      run(build_, {"compile", "hello2.wasm", "--output", "hello2.jart", "--sign-key", "ci.key"});
   ASSERT_EQ(c.exit_code, 0) << describe(c);
   pid_t pid = -1;
   Ran ended;
@@ -253,7 +260,8 @@ TEST_F(AirGapped, ReloadedArtifactIsVerifiedToo) {
   const auto deadline = Clock::now() + 30s;
   while (Clock::now() < deadline && readAll(log).find("artifact was modified") == std::string::npos)
     std::this_thread::sleep_for(20ms);
-  EXPECT_NE(readAll(log).find("hello.jart refused, the old version keeps serving"), std::string::npos)
+  EXPECT_NE(readAll(log).find("hello.jart refused, the old version keeps serving"),
+            std::string::npos)
       << readAll(log);
   EXPECT_NE(httpGet(port, "/hello").find("version 1"), std::string::npos);
 
@@ -277,7 +285,8 @@ TEST_F(AirGapped, UnsignedArtifactNeedsTheAllowList) {
   writeFile(host_.dir / "allowed.txt", "");
   Ran refused = run(host_, {"check", "-c", "unsigned.toml"});
   EXPECT_EQ(refused.exit_code, 1) << describe(refused);
-  EXPECT_NE(refused.err.find("unsigned.jart: artifact is not signed by a trusted key"), std::string::npos)
+  EXPECT_NE(refused.err.find("unsigned.jart: artifact is not signed by a trusted key"),
+            std::string::npos)
       << describe(refused);
   // `jinn compile` printed the line the allow-list wants.
   writeFile(host_.dir / "allowed.txt", c.out);

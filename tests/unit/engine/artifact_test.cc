@@ -10,9 +10,9 @@
 
 #include <chrono>
 #include <cstring>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -178,8 +178,9 @@ TEST_F(ArtifactTest, SignedArtifactRunsOnAHostWithoutACompiler) {
   const auto t1 = std::chrono::steady_clock::now();
   ASSERT_TRUE(m.ok()) << m.error().message;
   // For the record, not asserted (machines differ): read, hash, verify, memfd, dlopen.
-  std::cout << "load of a signed " << fs::file_size(path) / 1024 << " KiB artifact: "
-            << std::chrono::duration<double, std::micro>(t1 - t0).count() << " us\n";
+  std::cout << "load of a signed " << fs::file_size(path) / 1024
+            << " KiB artifact: " << std::chrono::duration<double, std::micro>(t1 - t0).count()
+            << " us\n";
   EXPECT_EQ(m.value()->hash(), compiled_["hello"].wasm_hash);
   EXPECT_EQ(m.value()->artifactPath(), fs::absolute(path));
   jinn::CallResult r = run(*m.value());
@@ -225,10 +226,12 @@ TEST_F(ArtifactTest, FlippedByteInTheCodeIsRefused) {
 TEST_F(ArtifactTest, FlippedByteInTheHeaderIsRefused) {
   std::string bytes = build("hello", "ci");
   bytes[20] ^= 0x01;  // inside the wasm hash: only the signature can tell
-  expectRefused("flipped_header.jart", bytes, "artifact was modified (its signature does not verify");
+  expectRefused("flipped_header.jart", bytes,
+                "artifact was modified (its signature does not verify");
   std::string sig = build("hello", "ci");
   sig[sig.size() - 1] ^= 0x01;
-  expectRefused("flipped_signature.jart", sig, "artifact was modified (its signature does not verify");
+  expectRefused("flipped_signature.jart", sig,
+                "artifact was modified (its signature does not verify");
 }
 
 TEST_F(ArtifactTest, OtherEngineAbiIsRefused) {
