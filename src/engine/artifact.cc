@@ -114,6 +114,8 @@ uint64_t getU64(std::string_view s, size_t at) {
   return v;
 }
 
+int noPassphrase(char*, int, int, void*) { return 0; }
+
 Result<std::string> readWhole(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{path.string() + ": cannot open file"};
@@ -121,6 +123,16 @@ Result<std::string> readWhole(const fs::path& path) {
   buf << in.rdbuf();
   if (in.bad()) return Error{path.string() + ": read error"};
   return std::move(buf).str();
+}
+
+// A key file is a few hundred bytes; anything large is not one.
+constexpr uintmax_t kMaxKeyFileBytes = 64u << 10;
+
+Result<std::string> readKeyFile(const fs::path& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxKeyFileBytes) return Error{path.string() + ": too large for a key file"};
+  return readWhole(path);
 }
 
 // SHA-256 of the raw 32-byte public key: the id written into signed artifacts.
@@ -182,13 +194,15 @@ bool hasMagic(std::string_view bytes) { return bytes.substr(0, kMagic.size()) ==
 std::string sha256Hex(std::string_view bytes) { return hex(sha256(bytes)); }
 
 Result<SigningKey> SigningKey::load(const fs::path& pem_file) {
-  auto text = readWhole(pem_file);
+  auto text = readKeyFile(pem_file);
   if (!text.ok()) return text.error();
   Bio bio(BIO_new_mem_buf(text.value().data(), static_cast<int>(text.value().size())));
   auto impl = std::make_shared<Impl>();
-  impl->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  // No passphrase callback: an encrypted key is refused instead of prompting.
+  impl->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr));
   if (!impl->key || EVP_PKEY_get_id(impl->key.get()) != EVP_PKEY_ED25519) {
-    return Error{pem_file.string() + ": not an Ed25519 private key in PEM (see jinn keygen)"};
+    return Error{pem_file.string() +
+                 ": not an unencrypted Ed25519 private key in PEM (see jinn keygen)"};
   }
   auto id = keyId(impl->key.get());
   if (!id) return Error{pem_file.string() + ": cannot read the public half of the key"};
@@ -251,7 +265,7 @@ Result<TrustPolicy> TrustPolicy::load(const std::vector<fs::path>& key_files,
                                       const fs::path& allowlist_file) {
   auto impl = std::make_shared<Impl>();
   for (const auto& file : key_files) {
-    auto text = readWhole(file);
+    auto text = readKeyFile(file);
     if (!text.ok()) return Error{"trusted key " + text.error().message};
     Bio bio(BIO_new_mem_buf(text.value().data(), static_cast<int>(text.value().size())));
     Impl::Key k;

@@ -4,6 +4,8 @@
 // having dlopened nothing: no new loaded object, no new memfd mapping.
 #include <gtest/gtest.h>
 #include <link.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -335,6 +337,39 @@ TEST_F(ArtifactTest, KeygenWritesAPrivateKeyOnlyItsOwnerReads) {
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.error().message.find("already exists"), std::string::npos);
   EXPECT_EQ(readFile(root_ / "ci.key"), before);
+}
+
+TEST_F(ArtifactTest, SigningKeyMustBeAnUnencryptedEd25519PrivateKey) {
+  // A public key, an encrypted private key (refused, never a passphrase
+  // prompt), and an RSA key.
+  auto pub = artifact::SigningKey::load(root_ / "ci.pub");
+  ASSERT_FALSE(pub.ok());
+  EXPECT_NE(pub.error().message.find("ci.pub"), std::string::npos) << pub.error().message;
+
+  EVP_PKEY* ed = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  ASSERT_NE(ed, nullptr);
+  BIO* bio = BIO_new(BIO_s_mem());
+  static char pass[] = "secret";
+  ASSERT_EQ(PEM_write_bio_PrivateKey(bio, ed, EVP_aes_256_cbc(), nullptr, 0, nullptr, pass), 1);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  writeFile(root_ / "encrypted.key", std::string(data, static_cast<size_t>(len)));
+  BIO_free(bio);
+  EVP_PKEY_free(ed);
+  auto encrypted = artifact::SigningKey::load(root_ / "encrypted.key");
+  ASSERT_FALSE(encrypted.ok());
+  EXPECT_NE(encrypted.error().message.find("unencrypted Ed25519"), std::string::npos)
+      << encrypted.error().message;
+
+  EVP_PKEY* rsa = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048});
+  ASSERT_NE(rsa, nullptr);
+  bio = BIO_new(BIO_s_mem());
+  ASSERT_EQ(PEM_write_bio_PrivateKey(bio, rsa, nullptr, nullptr, 0, nullptr, nullptr), 1);
+  len = BIO_get_mem_data(bio, &data);
+  writeFile(root_ / "rsa.key", std::string(data, static_cast<size_t>(len)));
+  BIO_free(bio);
+  EVP_PKEY_free(rsa);
+  EXPECT_FALSE(artifact::SigningKey::load(root_ / "rsa.key").ok());
 }
 
 }  // namespace
