@@ -121,23 +121,34 @@ struct EngineConfig {
   // anything the guest touched beyond is returned to the kernel (madvise).
   size_t keep_resident_bytes = 1u << 20;
   size_t max_idle_slots = 64;         // idle slots kept mapped for reuse
+  // Trust policy for precompiled artifacts (`jinn compile --output`,
+  // docs/air-gapped.md). An artifact loads only if its whole-file SHA-256 is
+  // in the allow-list or it is signed by one of these Ed25519 keys. Both
+  // empty: no artifact loads. Read once by Engine::create.
+  std::vector<std::filesystem::path> trusted_keys;  // PEM public keys (jinn keygen's NAME.pub)
+  std::filesystem::path artifact_allowlist;  // one hex SHA-256 per line; empty: none
 };
 
 class Engine {
  public:
-  // Builds an engine. Fails only when the cache directory cannot be created.
+  // Builds an engine. Fails when the cache directory cannot be created or a
+  // trusted key or the allow-list cannot be read.
   static Result<std::shared_ptr<Engine>> create(EngineConfig config = {});
   ~Engine();
 
   // Loads a .wasm or .wat file: validates, compiles (or finds it in the
   // cache) and dlopens it. A second load of the same bytes costs a hash and a
   // dlopen. Thread-safe; concurrent loads of one module compile it once.
+  // An artifact (recognised by content) goes through loadArtifact's checks.
   Result<std::shared_ptr<Module>> loadFile(const std::filesystem::path& path);
   // As loadFile, from bytes (`name` is used in messages only). `.wat` text is
   // recognised by content.
   Result<std::shared_ptr<Module>> loadBytes(std::string_view bytes, std::string_view name);
-  // Loads a standalone artifact written by Module::writeArtifact (for hosts
-  // without a C compiler). The artifact's engine ABI version must match.
+  // Loads a standalone artifact written by `jinn compile --output` (for hosts
+  // without a C compiler). The file is read once; its format, engine ABI
+  // version, hashes and trust (EngineConfig) are checked in memory, and only
+  // those verified bytes are dlopened, from a sealed memfd. Never needs a
+  // compiler.
   Result<std::shared_ptr<Module>> loadArtifact(const std::filesystem::path& path);
 
   const std::filesystem::path& cacheDir() const;
@@ -158,7 +169,8 @@ class Module {
   virtual void call(const CallOptions& options, CallResult& result) const = 0;
   // Hex SHA-256 of the wasm bytes.
   virtual const std::string& hash() const = 0;
-  // The compiled shared object backing this module (in the cache).
+  // The compiled shared object backing this module (in the cache), or the
+  // artifact file it was loaded from.
   virtual const std::filesystem::path& artifactPath() const = 0;
 };
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "cli/call.h"
 #include "cli/new.h"
 #include "cli/serve.h"
+#include "engine/artifact.h"
 #include "jinn/jinn.h"
 #include "util/units.h"
 
@@ -34,16 +36,19 @@ constexpr int kExitOutputTooLarge = 136;
 const char kUsage[] =
     "usage:\n"
     "  jinn run [--env K=V]... [--dir HOST[::GUEST]]... [--timeout DUR] [--memory SIZE]\n"
-    "           [--max-output SIZE] FILE [ARGS...]\n"
+    "           [--max-output SIZE] [TRUST] FILE [ARGS...]\n"
     "  jinn serve -c CONFIG.toml\n"
     "  jinn check -c CONFIG.toml\n"
-    "  jinn compile FILE [--output ARTIFACT]\n"
-    "  jinn bench FILE [--requests N] [--stdin FILE] [--timeout DUR] [--memory SIZE]\n"
+    "  jinn compile FILE [--output ARTIFACT [--sign-key NAME.key]]\n"
+    "  jinn keygen --out NAME\n"
+    "  jinn bench FILE [--requests N] [--stdin FILE] [--timeout DUR] [--memory SIZE] [TRUST]\n"
     "  jinn call FILE [--method M] [--path P] [--header 'K: V']... [--body TEXT|@FILE]\n"
     "            [--env K=V]... [--timeout DUR] [--memory SIZE] [--middleware] [--verbose]\n"
     "  jinn new --lang c|cpp|rust|assemblyscript NAME\n"
     "  jinn version\n"
-    "FILE is a .wasm, a .wat, or an artifact written by `jinn compile --output`.\n";
+    "FILE is a .wasm, a .wat, or an artifact written by `jinn compile --output`.\n"
+    "An artifact runs only if trusted: TRUST is any of --trusted-key NAME.pub (repeatable)\n"
+    "and --artifact-allowlist FILE (one sha256 per line, as `jinn compile` prints them).\n";
 
 int usageError(const std::string& message) {
   std::cerr << "jinn: " << message << "\n" << kUsage;
@@ -59,16 +64,17 @@ bool readFile(const std::string& path, std::string* out) {
   return !in.bad();
 }
 
-bool isArtifact(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, 4);
-  return in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
-}
-
-jinn::Result<std::shared_ptr<jinn::Module>> load(jinn::Engine& engine, const std::string& file) {
-  if (isArtifact(file)) return engine.loadArtifact(file);
-  return engine.loadFile(file);
+// --trusted-key / --artifact-allowlist, shared by run and bench. False: not a trust flag.
+bool parseTrustFlag(const std::string& flag, const std::string& value, jinn::EngineConfig* config) {
+  if (flag == "--trusted-key") {
+    config->trusted_keys.emplace_back(value);
+    return true;
+  }
+  if (flag == "--artifact-allowlist") {
+    config->artifact_allowlist = value;
+    return true;
+  }
+  return false;
 }
 
 // Options shared by run and bench. Returns false (after printing) on a bad value.
@@ -106,8 +112,8 @@ bool parseLimitFlag(const std::string& flag, const std::string& value, jinn::Lim
   return false;
 }
 
-std::shared_ptr<jinn::Engine> makeEngine() {
-  auto engine = jinn::Engine::create();
+std::shared_ptr<jinn::Engine> makeEngine(jinn::EngineConfig config = {}) {
+  auto engine = jinn::Engine::create(std::move(config));
   if (!engine.ok()) {
     std::cerr << "jinn: " << engine.error().message << "\n";
     return nullptr;
@@ -117,11 +123,11 @@ std::shared_ptr<jinn::Engine> makeEngine() {
 
 // An engine and the module FILE (wasm, wat or artifact); prints why and
 // returns null when either fails. The engine is handed out to outlive the call.
-std::shared_ptr<jinn::Module> openModule(const std::string& file,
+std::shared_ptr<jinn::Module> openModule(const std::string& file, jinn::EngineConfig config,
                                          std::shared_ptr<jinn::Engine>* engine) {
-  *engine = makeEngine();
+  *engine = makeEngine(std::move(config));
   if (!*engine) return nullptr;
-  auto module = load(**engine, file);
+  auto module = (*engine)->loadFile(file);
   if (!module.ok()) {
     std::cerr << "jinn: " << module.error().message << "\n";
     return nullptr;
@@ -137,6 +143,7 @@ int cmdRun(const std::vector<std::string>& argv) {
   options.limits.memory_bytes = 4ull << 30;
   options.limits.stdout_bytes = 1ull << 30;
   options.limits.stderr_bytes = 1ull << 30;
+  jinn::EngineConfig engine_config;
   size_t i = 0;
   std::string error;
   for (; i < argv.size(); ++i) {
@@ -168,6 +175,7 @@ int cmdRun(const std::vector<std::string>& argv) {
       }
       p.writable = true;  // as wasmtime run: a --dir is read-write
       options.preopens.push_back(std::move(p));
+    } else if (parseTrustFlag(flag, value, &engine_config)) {
     } else if (!parseLimitFlag(flag, value, &options.limits, &error)) {
       return usageError(error);
     }
@@ -177,7 +185,7 @@ int cmdRun(const std::vector<std::string>& argv) {
   options.args.assign(argv.begin() + static_cast<long>(i), argv.end());
 
   std::shared_ptr<jinn::Engine> engine;
-  std::shared_ptr<jinn::Module> module = openModule(file, &engine);
+  std::shared_ptr<jinn::Module> module = openModule(file, std::move(engine_config), &engine);
   if (!module) return kExitJinnError;
   std::string input;
   if (!isatty(STDIN_FILENO)) {
@@ -211,44 +219,118 @@ int cmdRun(const std::vector<std::string>& argv) {
   }
 }
 
+// Writes `data` to `path` through a temp file and a rename, so a reader never
+// sees half a file.
+bool writeAtomically(const std::string& path, const std::string& data) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      std::cerr << "jinn: cannot write " << tmp << "\n";
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    std::cerr << "jinn: cannot write " << path << ": " << ec.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+// `jinn compile FILE`: prints the cached .so. With --output: writes an artifact
+// (src/engine/artifact.h), signed with --sign-key, and prints "SHA256  ARTIFACT"
+// (sha256sum's format, ready for an allow-list).
 int cmdCompile(const std::vector<std::string>& argv) {
-  std::string file, output;
+  std::string file, output, sign_key;
   for (size_t i = 0; i < argv.size(); ++i) {
-    if (argv[i] == "--output" || argv[i] == "-o") {
-      if (i + 1 >= argv.size()) return usageError("--output needs a value");
-      output = argv[++i];
+    if (argv[i] == "--output" || argv[i] == "-o" || argv[i] == "--sign-key") {
+      if (i + 1 >= argv.size()) return usageError(argv[i] + " needs a value");
+      (argv[i] == "--sign-key" ? sign_key : output) = argv[i + 1];
+      ++i;
     } else if (argv[i].rfind("--output=", 0) == 0) {
       output = argv[i].substr(9);
-    } else if (file.empty()) {
+    } else if (argv[i].rfind("--sign-key=", 0) == 0) {
+      sign_key = argv[i].substr(11);
+    } else if (file.empty() && argv[i].rfind("--", 0) != 0) {
       file = argv[i];
     } else {
       return usageError("compile: unexpected " + argv[i]);
     }
   }
   if (file.empty()) return usageError("compile: no FILE");
+  if (!sign_key.empty() && output.empty()) return usageError("--sign-key needs --output");
+  std::string source;
+  if (!readFile(file, &source)) {
+    std::cerr << "jinn: " << file << ": cannot open file\n";
+    return kExitJinnError;
+  }
+  if (jinn::artifact::hasMagic(source)) {
+    std::cerr << "jinn: " << file << ": already an artifact; compile the .wasm it came from\n";
+    return kExitJinnError;
+  }
+  // Loaded before the key, so a bad module is reported as such.
+  std::optional<jinn::artifact::SigningKey> key;
+  if (!sign_key.empty()) {
+    auto loaded = jinn::artifact::SigningKey::load(sign_key);
+    if (!loaded.ok()) {
+      std::cerr << "jinn: " << loaded.error().message << "\n";
+      return kExitJinnError;
+    }
+    key = std::move(loaded.value());
+  }
   auto engine = makeEngine();
   if (!engine) return kExitJinnError;
-  auto module = engine->loadFile(file);
+  auto module = engine->loadBytes(source, file);
   if (!module.ok()) {
     std::cerr << "jinn: " << module.error().message << "\n";
     return kExitJinnError;
   }
-  const auto& artifact = module.value()->artifactPath();
+  const auto& so_path = module.value()->artifactPath();
   if (output.empty()) {
-    std::cout << artifact.string() << "\n";
+    std::cout << so_path.string() << "\n";
     return 0;
   }
-  // Copy then rename, so a reader never sees half an artifact.
-  const std::string tmp = output + ".tmp." + std::to_string(getpid());
-  std::error_code ec;
-  std::filesystem::copy_file(artifact, tmp, std::filesystem::copy_options::overwrite_existing, ec);
-  if (!ec) std::filesystem::rename(tmp, output, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    std::cerr << "jinn: cannot write " << output << ": " << ec.message() << "\n";
+  std::string so;
+  if (!readFile(so_path.string(), &so)) {
+    std::cerr << "jinn: cannot read " << so_path.string() << "\n";
     return kExitJinnError;
   }
-  std::cout << output << "\n";
+  auto built = jinn::artifact::build(so, module.value()->hash(), key ? &*key : nullptr);
+  if (!built.ok()) {
+    std::cerr << "jinn: " << built.error().message << "\n";
+    return kExitJinnError;
+  }
+  if (!writeAtomically(output, built.value())) return kExitJinnError;
+  std::cout << jinn::artifact::sha256Hex(built.value()) << "  " << output << "\n";
+  return 0;
+}
+
+// `jinn keygen --out NAME`: NAME.key (private, 0600) and NAME.pub.
+int cmdKeygen(const std::vector<std::string>& argv) {
+  std::string out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--out" && i + 1 < argv.size()) {
+      out = argv[++i];
+    } else if (argv[i].rfind("--out=", 0) == 0) {
+      out = argv[i].substr(6);
+    } else {
+      return usageError("keygen: unexpected " + argv[i]);
+    }
+  }
+  if (out.empty()) return usageError("keygen: --out NAME is required");
+  auto made = jinn::artifact::generateKeyPair(out);
+  if (!made.ok()) {
+    std::cerr << "jinn: " << made.error().message << "\n";
+    return kExitJinnError;
+  }
+  std::cout << out << ".key\n" << out << ".pub\n";
   return 0;
 }
 
@@ -270,6 +352,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   std::string file, stdin_file;
   uint64_t requests = 100000;
   jinn::Limits limits;
+  jinn::EngineConfig engine_config;
   std::string error;
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
@@ -282,6 +365,7 @@ int cmdBench(const std::vector<std::string>& argv) {
         if (*end != '\0' || requests == 0) return usageError("bad --requests " + value);
       } else if (a == "--stdin") {
         stdin_file = value;
+      } else if (parseTrustFlag(a, value, &engine_config)) {
       } else if (!parseLimitFlag(a, value, &limits, &error)) {
         return usageError(error);
       }
@@ -298,7 +382,7 @@ int cmdBench(const std::vector<std::string>& argv) {
     return kExitJinnError;
   }
   std::shared_ptr<jinn::Engine> engine;
-  std::shared_ptr<jinn::Module> module = openModule(file, &engine);
+  std::shared_ptr<jinn::Module> module = openModule(file, std::move(engine_config), &engine);
   if (!module) return kExitJinnError;
   jinn::CallOptions options;
   options.stdin_data = input;
@@ -355,6 +439,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return jinn::cli::serve(rest);
   if (cmd == "check") return jinn::cli::check(rest);
   if (cmd == "compile") return cmdCompile(rest);
+  if (cmd == "keygen") return cmdKeygen(rest);
   if (cmd == "bench") return cmdBench(rest);
   if (cmd == "call") return jinn::cli::call(rest);
   if (cmd == "new") return jinn::cli::newProject(rest);

@@ -35,6 +35,8 @@ class StderrLog final : public http::Log {
 std::shared_ptr<Engine> engineFor(const config::Config& cfg) {
   EngineConfig ec;
   ec.cache_dir = cfg.server.cache_dir;
+  ec.trusted_keys = cfg.server.trusted_keys;
+  ec.artifact_allowlist = cfg.server.artifact_allowlist;
   auto engine = Engine::create(ec);
   if (!engine.ok()) {
     std::cerr << "jinn: " << engine.error().message << "\n";

@@ -23,7 +23,8 @@ constexpr std::string_view kServerKeys[] = {
     "listen",           "admin",          "workers",      "function_threads", "max_queue",
     "read_timeout",     "idle_timeout",   "max_header_bytes", "max_body_bytes",
     "shutdown_grace",   "tls_cert",       "tls_key",      "access_log",       "cache_dir",
-    "inline_budget",    "max_loaded_functions", "first_hit_wait"};
+    "inline_budget",    "max_loaded_functions", "first_hit_wait",
+    "trusted_keys",     "artifact_allowlist"};
 constexpr std::string_view kRouteKeys[] = {
     "path",       "name",        "methods",      "function",         "proxy",
     "middleware", "timeout",     "memory",       "stdout_max",       "stderr_max",
@@ -492,6 +493,21 @@ class Parser {
     }
     if (auto* n = get("first_hit_wait")) {
       if (auto v = duration(*n, "first_hit_wait", true)) server.first_hit_wait = *v;
+    }
+    if (auto* n = get("trusted_keys")) {
+      if (auto list = stringList(*n, "trusted_keys")) {
+        for (const std::string& text : *list) {
+          std::error_code ec;
+          if (fs::path path = resolve(text); fs::is_regular_file(path, ec)) {
+            server.trusted_keys.push_back(path);
+          } else {
+            add(*n, "'trusted_keys': no such file '" + text + "' (looked for " + path.string() + ")");
+          }
+        }
+      }
+    }
+    if (auto* n = get("artifact_allowlist")) {
+      if (auto v = existingFile(*n, "artifact_allowlist")) server.artifact_allowlist = *v;
     }
   }
 

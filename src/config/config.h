@@ -61,6 +61,9 @@ struct ServerConfig {
   // How long a request for a function not yet loaded waits for it before
   // 503 + Retry-After (the load goes on in the background).
   std::chrono::nanoseconds first_hit_wait = std::chrono::milliseconds(250);
+  // Artifact trust policy (EngineConfig): Ed25519 public keys and an allow-list file.
+  std::vector<std::filesystem::path> trusted_keys;  // absolute, exist
+  std::filesystem::path artifact_allowlist;         // empty: none; absolute, exists
 };
 
 // One wasm program run per call: the route's function or one of its middleware.

@@ -2,6 +2,7 @@
 // a compiled artifact, bound to the runtime's host table) and the runtime
 // (src/runtime) behind the public API in include/jinn/jinn.h.
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 
 #include "compiler/compiler.h"
+#include "engine/artifact.h"
 #include "jinn/jinn.h"
 #include "runtime/runtime.h"
 
@@ -25,6 +27,15 @@ std::filesystem::path defaultCacheDir() {
     return std::filesystem::path(home) / ".cache" / "jinn";
   }
   return std::filesystem::temp_directory_path() / "jinn-cache";
+}
+
+Result<std::string> readWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path.string() + ": cannot open file"};
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return Error{path.string() + ": read error"};
+  return std::move(buf).str();
 }
 
 class LoadedModule final : public Module {
@@ -61,8 +72,9 @@ class LoadedModule final : public Module {
 
 class EngineImpl {
  public:
-  explicit EngineImpl(EngineConfig config)
+  EngineImpl(EngineConfig config, artifact::TrustPolicy trust)
       : config_(std::move(config)),
+        trust_(std::move(trust)),
         compiler_(compiler::CompilerConfig{config_.cache_dir, config_.c_compiler,
                                            config_.translator, config_.compile_timeout,
                                            config_.compile_memory_bytes}),
@@ -70,6 +82,12 @@ class EngineImpl {
                                                     config_.max_idle_slots)) {}
 
   Result<std::shared_ptr<Module>> loadBytes(std::string_view bytes, std::string_view name) {
+    if (artifact::hasMagic(bytes)) return loadArtifact(bytes, std::string(name), name);
+    if (bytes.substr(0, 4) == std::string_view("\x7f" "ELF", 4)) {
+      return Error{std::string(name) +
+                   ": a bare shared object is never loaded; build a signed artifact with "
+                   "`jinn compile FILE --output ART --sign-key KEY`"};
+    }
     Result<compiler::Artifact> artifact = compiler_.compile(bytes, name);
     if (!artifact.ok()) return artifact.error();
     return open(artifact.value().so_path, name);
@@ -100,14 +118,51 @@ class EngineImpl {
     return std::shared_ptr<Module>(std::make_shared<LoadedModule>(handle, desc, so_path, pool_));
   }
 
+  // Verifies `file` (the whole artifact, in memory) and runs only those bytes:
+  // they are copied into a sealed memfd and dlopened from there, so the file
+  // on disk may change underneath without effect. Once per distinct .so.
+  Result<std::shared_ptr<Module>> loadArtifact(std::string_view file,
+                                               const std::filesystem::path& path,
+                                               std::string_view name) {
+    Result<artifact::Verified> verified = artifact::verify(file, trust_, name);
+    if (!verified.ok()) return verified.error();
+    const artifact::Verified& v = verified.value();
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string key = "artifact:" + v.so_hash;
+    if (auto it = loaded_.find(key); it != loaded_.end()) {
+      return std::shared_ptr<Module>(
+          std::make_shared<LoadedModule>(it->second.first, it->second.second, path, pool_));
+    }
+    Result<artifact::Opened> opened = artifact::openVerified(v, name);
+    if (!opened.ok()) return opened.error();
+    void* handle = opened.value().handle;
+    auto* desc = static_cast<const jinn_module_desc*>(dlsym(handle, JINN_MODULE_SYMBOL));
+    if (desc == nullptr || desc->abi_version != JINN_ABI_VERSION || desc->wasm_hash == nullptr ||
+        v.wasm_hash != desc->wasm_hash) {
+      dlclose(handle);
+      ::close(opened.value().fd);
+      return Error{std::string(name) +
+                   ": artifact was modified (its code does not match its header)"};
+    }
+    desc->bind(&runtime::hostApi());
+    desc->init_module();
+    loaded_.emplace(key, std::make_pair(handle, desc));
+    artifact_fds_.emplace(handle, opened.value().fd);
+    return std::shared_ptr<Module>(std::make_shared<LoadedModule>(handle, desc, path, pool_));
+  }
+
   const EngineConfig& config() const { return config_; }
 
  private:
   EngineConfig config_;
+  artifact::TrustPolicy trust_;
   compiler::Compiler compiler_;
   std::shared_ptr<runtime::MemoryPool> pool_;
   std::mutex mu_;
   std::unordered_map<std::string, std::pair<void*, const jinn_module_desc*>> loaded_;
+  // dlopen handle -> the sealed memfd it was loaded from. The fd must stay open
+  // while the library is loaded and be closed only after its dlclose (artifact.h).
+  std::unordered_map<void*, int> artifact_fds_;
 };
 
 Result<std::shared_ptr<Engine>> Engine::create(EngineConfig config) {
@@ -118,7 +173,10 @@ Result<std::shared_ptr<Engine>> Engine::create(EngineConfig config) {
     return Error{"cannot create cache directory " + config.cache_dir.string() + ": " +
                  ec.message()};
   }
-  return std::shared_ptr<Engine>(new Engine(std::make_unique<EngineImpl>(std::move(config))));
+  auto trust = artifact::TrustPolicy::load(config.trusted_keys, config.artifact_allowlist);
+  if (!trust.ok()) return trust.error();
+  return std::shared_ptr<Engine>(new Engine(
+      std::make_unique<EngineImpl>(std::move(config), std::move(trust.value()))));
 }
 
 Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
@@ -127,12 +185,12 @@ Engine::~Engine() = default;
 const std::filesystem::path& Engine::cacheDir() const { return impl_->config().cache_dir; }
 
 Result<std::shared_ptr<Module>> Engine::loadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path.string() + ": cannot open file"};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return Error{path.string() + ": read error"};
-  return impl_->loadBytes(buf.str(), path.string());
+  Result<std::string> bytes = readWholeFile(path);
+  if (!bytes.ok()) return bytes.error();
+  if (artifact::hasMagic(bytes.value())) {
+    return impl_->loadArtifact(bytes.value(), std::filesystem::absolute(path), path.string());
+  }
+  return impl_->loadBytes(bytes.value(), path.string());
 }
 
 Result<std::shared_ptr<Module>> Engine::loadBytes(std::string_view bytes, std::string_view name) {
@@ -140,9 +198,9 @@ Result<std::shared_ptr<Module>> Engine::loadBytes(std::string_view bytes, std::s
 }
 
 Result<std::shared_ptr<Module>> Engine::loadArtifact(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return Error{path.string() + ": no such file"};
-  return impl_->open(std::filesystem::absolute(path), path.string());
+  Result<std::string> bytes = readWholeFile(path);
+  if (!bytes.ok()) return bytes.error();
+  return impl_->loadArtifact(bytes.value(), std::filesystem::absolute(path), path.string());
 }
 
 }  // namespace jinn

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -153,6 +154,11 @@ int lineCount(const std::string& s) { return static_cast<int>(std::count(s.begin
 void writeFile(const fs::path& path, std::string_view bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string readAll(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
 class CliTest : public ::testing::Test {
@@ -388,35 +394,78 @@ TEST_F(CliTest, CompilePrintsTheArtifactPath) {
 }
 
 TEST_F(CliTest, CompileOutputThenRunTheArtifact) {
-  const fs::path out = scratch("hello_artifact.so");
+  const fs::path key = scratch("cli_key");
+  fs::remove(key.string() + ".key");
+  fs::remove(key.string() + ".pub");
+  Ran k = runJinn({"keygen", "--out", key.string()});
+  ASSERT_EQ(k.exit_code, 0) << describe(k);
+  const std::string pub = key.string() + ".pub";
+
+  const fs::path out = scratch("hello.jart");
   fs::remove(out);
-  Ran c = runJinn({"compile", guestPath("hello").string(), "--output", out.string()});
+  Ran c = runJinn({"compile", guestPath("hello").string(), "--output", out.string(), "--sign-key",
+                   key.string() + ".key"});
   ASSERT_EQ(c.exit_code, 0) << describe(c);
   ASSERT_TRUE(fs::is_regular_file(out)) << describe(c);
+  // "SHA256  FILE", as sha256sum prints it.
+  ASSERT_EQ(lineCount(c.out), 1) << describe(c);
+  EXPECT_EQ(c.out.size(), 64 + 2 + out.string().size() + 1) << describe(c);
+  EXPECT_EQ(c.out.substr(64), "  " + out.string() + "\n") << describe(c);
   // No temp file left next to the output.
   for (const auto& entry : fs::directory_iterator(out.parent_path()))
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
 
-  Ran r = runJinn({"run", out.string()});
+  Ran r = runJinn({"run", "--trusted-key", pub, out.string()});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "hello, world\n") << describe(r);
+  // Without trusting the key, it does not run.
+  Ran untrusted = runJinn({"run", out.string()});
+  EXPECT_EQ(untrusted.exit_code, 125) << describe(untrusted);
+  EXPECT_NE(untrusted.err.find("not signed by a trusted key"), std::string::npos) << describe(untrusted);
+  EXPECT_EQ(untrusted.out, "") << describe(untrusted);
 
-  // The artifact also works with args, exit codes and traps.
-  const fs::path trap_out = scratch("trap_artifact.so");
-  ASSERT_EQ(runJinn({"compile", guestPath("trap_unreachable").string(), "--output", trap_out.string()}).exit_code, 0);
-  Ran t = runJinn({"run", trap_out.string(), "trap"});
+  // An unsigned artifact runs when its hash (the compile output line) is allow-listed.
+  const fs::path trap_out = scratch("trap.jart");
+  Ran tc = runJinn({"compile", guestPath("trap_unreachable").string(), "--output", trap_out.string()});
+  ASSERT_EQ(tc.exit_code, 0) << describe(tc);
+  const fs::path allow = scratch("allowed.txt");
+  writeFile(allow, tc.out);
+  Ran t = runJinn({"run", "--artifact-allowlist", allow.string(), trap_out.string(), "trap"});
   EXPECT_EQ(t.exit_code, 134) << describe(t);
-  Ran ok = runJinn({"run", trap_out.string()});
+  Ran ok = runJinn({"run", "--artifact-allowlist", allow.string(), trap_out.string()});
   EXPECT_EQ(ok.exit_code, 0) << describe(ok);
   EXPECT_EQ(ok.out, "ok\n") << describe(ok);
+  Ran b = runJinn({"bench", out.string(), "--requests", "50", "--trusted-key", pub});
+  EXPECT_EQ(b.exit_code, 0) << describe(b);
+  EXPECT_NE(b.out.find("\"failures\":0"), std::string::npos) << describe(b);
+}
+
+TEST_F(CliTest, KeygenNeverOverwrites) {
+  const fs::path key = scratch("twice");
+  fs::remove(key.string() + ".key");
+  fs::remove(key.string() + ".pub");
+  ASSERT_EQ(runJinn({"keygen", "--out", key.string()}).exit_code, 0);
+  const std::string before = readAll(key.string() + ".key");
+  Ran again = runJinn({"keygen", "--out", key.string()});
+  EXPECT_EQ(again.exit_code, 125) << describe(again);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << describe(again);
+  EXPECT_EQ(readAll(key.string() + ".key"), before);
+  EXPECT_EQ(runJinn({"keygen"}).exit_code, 125);
 }
 
 TEST_F(CliTest, CorruptArtifactIsRefused) {
+  // A bare shared object (what `compile --output` wrote before artifacts had
+  // an envelope) is never dlopened, nor is garbage behind the artifact magic.
   const fs::path bad = scratch("corrupt.so");
   writeFile(bad, std::string("\x7f" "ELF", 4) + std::string(1000, 'z'));
   Ran r = runJinn({"run", bad.string()});
   EXPECT_EQ(r.exit_code, 125) << describe(r);
-  EXPECT_FALSE(r.err.empty());
+  EXPECT_NE(r.err.find("bare shared object"), std::string::npos) << describe(r);
+  const fs::path art = scratch("corrupt.jart");
+  writeFile(art, std::string("JINNART\0", 8) + std::string(1000, 'z'));
+  Ran a = runJinn({"run", art.string()});
+  EXPECT_EQ(a.exit_code, 125) << describe(a);
+  EXPECT_NE(a.err.find("corrupt.jart"), std::string::npos) << describe(a);
 }
 
 // Returns the number after "key": in a flat JSON object, or -1 if absent.

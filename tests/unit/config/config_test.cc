@@ -524,5 +524,46 @@ proxy = "http://127.0.0.1:9000"
   EXPECT_EQ(name("POST", "/api/x"), "root");
 }
 
+// The artifact trust policy: key files and the allow-list resolve against the
+// config's directory and must exist; the values reach ServerConfig as is.
+TEST_F(ConfigTest, ArtifactTrustKeys) {
+  std::ofstream(dir_ / "ci.pub") << "x";
+  std::ofstream(dir_ / "old.pub") << "x";
+  std::ofstream(dir_ / "allowed.txt") << "";
+  Result<Config> result = parse(R"(
+[server]
+trusted_keys = ["ci.pub", "old.pub"]
+artifact_allowlist = "allowed.txt"
+)");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const ServerConfig& s = result.value().server;
+  EXPECT_EQ(s.trusted_keys, (std::vector<fs::path>{dir_ / "ci.pub", dir_ / "old.pub"}));
+  EXPECT_EQ(s.artifact_allowlist, dir_ / "allowed.txt");
+
+  Result<Config> defaults = parse("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults.value().server.trusted_keys.empty());
+  EXPECT_TRUE(defaults.value().server.artifact_allowlist.empty());
+
+  Result<Config> bad = parse(R"(
+[server]
+trusted_keys = ["ci.pub", "missing.pub"]
+artifact_allowlist = "nowhere.txt"
+)");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("jinn.toml:3:"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("missing.pub"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("jinn.toml:4:"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("nowhere.txt"), std::string::npos) << bad.error().message;
+
+  Result<Config> wrong_type = parse(R"(
+[server]
+trusted_keys = "ci.pub"
+)");
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_NE(wrong_type.error().message.find("trusted_keys"), std::string::npos)
+      << wrong_type.error().message;
+}
+
 }  // namespace
 }  // namespace jinn::config
