@@ -860,7 +860,8 @@ class Parser {
     const toml::node* middleware_node = get("middleware");
     const toml::node* dir_node = get("functions_dir");
     if ((function_node != nullptr) + (proxy_node != nullptr) + (dir_node != nullptr) > 1) {
-      add(table, "a route has one of 'function', 'functions_dir' or 'proxy'");
+      add(proxy_node != nullptr ? *proxy_node : *dir_node,
+          "a route has one of 'function', 'functions_dir' or 'proxy'");
     } else if (!function_node && !proxy_node && !dir_node) {
       add(table, "[[route]] needs 'function', 'functions_dir' or 'proxy'");
     }
