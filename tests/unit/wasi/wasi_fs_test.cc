@@ -642,6 +642,15 @@ TEST_F(FsTest, SymlinkSwappedDuringCalls) {
       fs::rename(tmp, rw_ / name, ec);
     }
   });
+  // Stopped and joined however the test body ends (a failed ASSERT returns).
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, flipper};
   int inside = 0;
   int refused = 0;
   // At least 2000 rounds, and on until both outcomes were seen (a loaded
