@@ -366,7 +366,12 @@ TEST_F(GuestFsTest, SymlinkSwappedWhileGuestOpens) {
     }
   } joiner{stop, flipper};
   int inside_total = 0;
-  for (int round = 0; round < 5; ++round) {
+  // Five rounds, and more while the flipper has hardly run (a loaded machine
+  // may starve it), within a generous bound.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (int round = 0; (round < 5 || flips.load() < 100 || inside_total == 0) &&
+                      std::chrono::steady_clock::now() < give_up;
+       ++round) {
     CallOptions o = options("race 2000 /rw/flip\n");
     o.limits.timeout = std::chrono::seconds(120);  // a loaded machine must not fail it
     CallResult r = m->call(o);
@@ -399,12 +404,15 @@ TEST_F(GuestFsTest, NoDescriptorLeaksUnderLoad) {
   int seconds = 5;
   if (const char* s = std::getenv("JINN_FD_LEAK_SECONDS"))
     seconds = std::clamp(std::atoi(s), 1, 10);
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::seconds(seconds);
   std::atomic<long> calls{0}, full{0}, killed{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; std::chrono::steady_clock::now() < end; ++i) {
+      // At least four calls per thread (one of them killed) however slow the
+      // machine, then on until the end.
+      for (int i = 0; i < 4 || std::chrono::steady_clock::now() < end; ++i) {
         CallOptions o = options(i % 4 == 3 ? "leak 50 /rw/f\nls /rw\nspin\n"
                                            : "leak 200 /rw/f\nopen /rw r,dir\nls /ro\n");
         if (i % 4 == 3) o.limits.timeout = std::chrono::milliseconds(20 + t);
@@ -424,10 +432,13 @@ TEST_F(GuestFsTest, NoDescriptorLeaksUnderLoad) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(openHostFds(), before);
-  EXPECT_GT(full.load(), 8);
-  EXPECT_GT(killed.load(), 8);
-  std::printf("[ measured ] %ld calls in %d s on 8 threads (%ld hit the fd limit, %ld timed out)\n",
-              calls.load(), seconds, full.load(), killed.load());
+  EXPECT_GE(full.load(), 8);
+  EXPECT_GE(killed.load(), 8);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "[ measured ] %ld calls in %.1f s on 8 threads (%ld hit the fd limit, %ld timed out)\n",
+      calls.load(), elapsed, full.load(), killed.load());
 }
 
 }  // namespace
