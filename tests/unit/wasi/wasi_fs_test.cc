@@ -616,6 +616,19 @@ TEST_F(FsTest, HostilePathsAreRefused) {
   EXPECT_EQ(open(kRo, "sub/../file.txt", 0, rights::kFdWrite), kPerm);
 }
 
+// /proc's magic links ("root", "cwd", "fd/N") jump anywhere; a preopen that
+// contains them must not follow them.
+TEST_F(FsTest, MagicLinksAreNotFollowed) {
+  preopens_.push_back({"/proc/self", "/proc", false});
+  const u32 proc = 5;
+  for (const char* p : {"root/etc/passwd", "root", "cwd", "exe", "fd/0"}) {
+    u32 r = open(proc, p, 0, rights::kFdRead);
+    EXPECT_TRUE(r == kLoop || r == kPerm) << p << ": " << r;
+  }
+  EXPECT_EQ(stat(proc, "root/etc", kLookupSymlinkFollow) == kOk, false);
+  EXPECT_EQ(open(proc, "status", 0, rights::kFdRead), kOk);  // a plain file there is fine
+}
+
 // A host thread keeps swapping a symlink between an inside and an outside
 // target (atomically, by rename) while lookups go through it: no call may
 // ever reach outside, and the outside tree must be unchanged.
