@@ -14,6 +14,7 @@
 //   fallocate FD N | fstat FD | getfl FD | renumber FROM TO
 //   race N P       open P N times, reading each: counts by content
 //   leak N P       open P N times and never close: count, then first error
+//   abort          trap at once (abort())
 //   spin           loop forever (the host's timeout ends it)
 #include <dirent.h>
 #include <errno.h>
@@ -230,6 +231,9 @@ static int run(char* line) {
     }
     printf("leak: ok %d %s\n", opened, first_errno ? errname(first_errno) : "-");
     return 0;
+  } else if (!strcmp(c, "abort")) {
+    fflush(stdout);
+    abort();  // a trap, with whatever is open still open
   } else if (!strcmp(c, "spin")) {
     fflush(stdout);
     for (volatile int i = 0;; i++) {
