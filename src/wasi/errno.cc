@@ -163,4 +163,8 @@ Errno errnoFromHost(int host_errno) {
   }
 }
 
+Errno errnoFromLookup(int host_errno) {
+  return host_errno == EXDEV ? kErrnoOutside : errnoFromHost(host_errno);
+}
+
 }  // namespace jinn::wasi

@@ -90,6 +90,18 @@ enum class Errno : uint16_t {
 // becomes kIo, so a host surprise never reads as success.
 Errno errnoFromHost(int host_errno);
 
+// The errno of a failed confined lookup (openat2 with RESOLVE_BENEATH): a path
+// that leaves its preopen (EXDEV from the kernel) is kErrnoOutside, anything
+// else as errnoFromHost. Only for lookups: EXDEV from rename/link is a real
+// cross-device error.
+Errno errnoFromLookup(int host_errno);
+
+// wasmtime answers both "this path leads outside the preopen" and "this
+// preopen is read-only" with NotPermitted, i.e. PERM. Named once here so the
+// choice lives in one place.
+inline constexpr Errno kErrnoOutside = Errno::kPerm;
+inline constexpr Errno kErrnoReadOnly = Errno::kPerm;
+
 // The value a WASI function returns to generated code.
 constexpr uint32_t toWasm(Errno e) { return static_cast<uint32_t>(e); }
 

@@ -27,15 +27,52 @@ Errno hostFd(Context& ctx, FdEntry& entry, int* fd) {
       return Errno::kBadf;
     }
     const Preopen& p = (*ctx.preopens)[entry.preopen];
-    int host = ::open(p.host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (host < 0) return errnoFromHost(errno);
-    entry.host.reset(host);
+    UniqueFd host(::open(p.host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!host.valid()) return errnoFromHost(errno);
+    struct stat st {};
+    if (fstat(host.get(), &st) != 0) return errnoFromHost(errno);
+    entry.root_known = true;
+    entry.root_dev = st.st_dev;
+    entry.root_ino = st.st_ino;
+    entry.host = std::move(host);
   }
   *fd = entry.host.get();
   return Errno::kSuccess;
 }
 
-namespace {
+bool validUtf8(std::string_view s) {
+  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t extra = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= extra) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      auto cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 uint8_t filetypeOf(mode_t mode) {
   switch (mode & S_IFMT) {
     case S_IFREG:
@@ -55,6 +92,7 @@ uint8_t filetypeOf(mode_t mode) {
   }
 }
 
+namespace {
 uint64_t nanos(const timespec& ts) {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
@@ -101,6 +139,19 @@ uint64_t directoryInheritingRights(bool writable) {
          rights::kFdFdstatSetFlags | rights::kFdSync | rights::kFdTell | rights::kFdWrite |
          rights::kFdAdvise | rights::kFdAllocate | rights::kFdFilestatGet |
          rights::kFdFilestatSetSize | rights::kFdFilestatSetTimes | rights::kPollFdReadwrite;
+}
+
+// $fstflags to a futimens/utimensat timespec: both "set" and "now" is kInval.
+Errno timespecFor(bool set, bool now, uint64_t ts, timespec* out) {
+  if (set && now) return Errno::kInval;
+  if (set) {
+    out->tv_sec = static_cast<time_t>(ts / 1'000'000'000);
+    out->tv_nsec = static_cast<long>(ts % 1'000'000'000);
+  } else {
+    out->tv_sec = 0;
+    out->tv_nsec = now ? UTIME_NOW : UTIME_OMIT;
+  }
+  return Errno::kSuccess;
 }
 
 }  // namespace internal
@@ -282,15 +333,16 @@ Errno fdFdstatGet(Context& ctx, u32 fd, u32 out) {
     case FdKind::kDirectory:
       filetype = kFiletypeDirectory;
       if (e->preopen >= 0) {
-        base = internal::directoryRights(e->writable);
-        inheriting = internal::directoryInheritingRights(e->writable);
+        base = internal::directoryRights(e->tree_writable);
+        inheriting = internal::directoryInheritingRights(e->tree_writable);
       } else {
         // wasmtime: everything but seeking/resizing, less read rights when
         // not opened for reading; inheriting == base.
         base = rights::kAll & ~(rights::kFdSeek | rights::kFdFilestatSetSize | rights::kFdWrite);
         if (!e->readable) base &= ~(rights::kFdRead | rights::kFdReaddir);
-        if (!e->writable)
+        if (!e->tree_writable) {
           base &= ~internal::directoryRights(true) | internal::directoryRights(false);
+        }
         inheriting = base;
       }
       break;
@@ -302,6 +354,7 @@ Errno fdFdstatGet(Context& ctx, u32 fd, u32 out) {
       inheriting = base;
       if (e->append) flags |= kFdflagAppend;
       if (e->nonblock) flags |= kFdflagNonblock;
+      flags |= e->sync_flags;
       break;
   }
   GuestMemory mem = memoryOf(ctx);
@@ -377,39 +430,28 @@ Errno fdFilestatSetSize(Context& ctx, u32 fd, uint64_t size) {
   Errno err = Errno::kSuccess;
   FdEntry* e = fileEntry(ctx, fd, &err);
   if (e == nullptr) return err;
-  if (!e->writable) return Errno::kPerm;
+  // wasmtime checks the tree's permission; a file opened read-only in a
+  // writable tree gets what the host says (EINVAL).
+  if (!e->tree_writable) return kErrnoReadOnly;
   if (size > static_cast<uint64_t>(INT64_MAX)) return Errno::kFbig;
   if (ftruncate(e->host.get(), static_cast<off_t>(size)) != 0) return errnoFromHost(errno);
   return Errno::kSuccess;
 }
 
-// $fstflags to a futimens/utimensat timespec: both "set" and "now" is kInval.
-Errno timespecFor(bool set, bool now, uint64_t ts, timespec* out) {
-  if (set && now) return Errno::kInval;
-  if (set) {
-    out->tv_sec = static_cast<time_t>(ts / 1'000'000'000);
-    out->tv_nsec = static_cast<long>(ts % 1'000'000'000);
-  } else {
-    out->tv_sec = 0;
-    out->tv_nsec = now ? UTIME_NOW : UTIME_OMIT;
-  }
-  return Errno::kSuccess;
-}
-
 Errno fdFilestatSetTimes(Context& ctx, u32 fd, uint64_t atim, uint64_t mtim, u32 fst) {
   timespec times[2];
-  if (Errno err = timespecFor(fst & kFstflagAtim, fst & kFstflagAtimNow, atim, &times[0]);
+  if (Errno err = internal::timespecFor(fst & kFstflagAtim, fst & kFstflagAtimNow, atim, &times[0]);
       err != Errno::kSuccess) {
     return err;
   }
-  if (Errno err = timespecFor(fst & kFstflagMtim, fst & kFstflagMtimNow, mtim, &times[1]);
+  if (Errno err = internal::timespecFor(fst & kFstflagMtim, fst & kFstflagMtimNow, mtim, &times[1]);
       err != Errno::kSuccess) {
     return err;
   }
   Errno err = Errno::kSuccess;
   FdEntry* e = fsEntry(ctx, fd, &err);
   if (e == nullptr) return err;
-  if (!e->writable) return Errno::kPerm;  // inside a read-only tree
+  if (!e->tree_writable) return kErrnoReadOnly;
   int host = -1;
   if (err = hostFd(ctx, *e, &host); err != Errno::kSuccess) return err;
   if (futimens(host, times) != 0) return errnoFromHost(errno);
@@ -441,6 +483,38 @@ Errno fdPrestatDirName(Context& ctx, u32 fd, u32 buf, u32 len) {
   return memoryOf(ctx).copyIn(buf, name) ? Errno::kSuccess : Errno::kFault;
 }
 
+uint8_t direntType(const dirent& d, int dir_fd) {
+  switch (d.d_type) {
+    case DT_REG:
+      return kFiletypeRegularFile;
+    case DT_DIR:
+      return kFiletypeDirectory;
+    case DT_LNK:
+      return kFiletypeSymbolicLink;
+    case DT_CHR:
+      return kFiletypeCharacterDevice;
+    case DT_BLK:
+      return kFiletypeBlockDevice;
+    case DT_SOCK:
+      return kFiletypeSocketStream;
+    case DT_UNKNOWN: {
+      // Some file systems do not fill d_type; ask (wasmtime stats every entry).
+      struct stat st {};
+      if (fstatat(dir_fd, d.d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return kFiletypeUnknown;
+      return internal::filetypeOf(st.st_mode);
+    }
+    default:
+      return kFiletypeUnknown;  // FIFOs
+  }
+}
+
+// Cookies: 0 is the start, 1 is after ".", 2 after ".."; a host entry's
+// cookie is its directory offset (d_off, what telldir() gives) plus 2. Host
+// offsets are positions the kernel keeps valid while the directory changes
+// (ext4 uses name hashes), so a cookie stays good for a later call, and
+// resuming costs one seek instead of rereading the directory.
+constexpr uint64_t kCookieFirstHost = 2;
+
 Errno fdReaddir(Context& ctx, u32 fd, u32 buf, u32 buf_len, uint64_t cookie, u32 used_ptr) {
   FdEntry* e = fdTable(ctx).get(fd);
   if (e == nullptr || e->kind != FdKind::kDirectory) return Errno::kBadf;
@@ -448,33 +522,29 @@ Errno fdReaddir(Context& ctx, u32 fd, u32 buf, u32 buf_len, uint64_t cookie, u32
   if (!mem.contains(buf, buf_len) || !mem.contains(used_ptr, 4)) return Errno::kFault;
   int host = -1;
   if (Errno err = hostFd(ctx, *e, &host); err != Errno::kSuccess) return err;
-  struct stat self {};
-  if (fstat(host, &self) != 0) return errnoFromHost(errno);
-  // A fresh descriptor per call: its own position, and closedir() must not
-  // close the entry's descriptor.
-  int dup_fd = openat(host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dup_fd < 0) return errnoFromHost(errno);
-  DIR* dir = fdopendir(dup_fd);
-  if (dir == nullptr) {
-    int saved = errno;
-    ::close(dup_fd);
-    return errnoFromHost(saved);
+  if (!e->dir_stream) {
+    // A descriptor of its own: its position is the stream's, and closedir()
+    // must not close the entry's descriptor.
+    UniqueFd dup_fd(openat(host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dup_fd.valid()) return errnoFromHost(errno);
+    DIR* d = fdopendir(dup_fd.get());
+    if (d == nullptr) return errnoFromHost(errno);
+    (void)dup_fd.release();  // owned by the DIR now
+    e->dir_stream.reset(d);
   }
+  DIR* dir = e->dir_stream.get();
 
-  // Entries are "." and ".." first (as wasmtime synthesizes them), then the
-  // host's in its order; the cookie of an entry is its index + 1. Entries
-  // that do not fit are truncated: the guest sees buf_len and asks again
-  // with a larger buffer or the cookie of the last whole entry.
+  // Entries that do not fit are truncated: the guest sees used == buf_len
+  // and asks again with a larger buffer or the cookie of the last whole
+  // entry (wasi-libc's readdir does both).
   uint32_t used = 0;
-  uint64_t index = 0;
   bool full = false;
-  auto emit = [&](uint64_t ino, uint8_t type, std::string_view name) {
-    if (index++ < cookie) return;
+  auto emit = [&](uint64_t next, uint64_t ino, uint8_t type, std::string_view name) {
     uint8_t header[layout::kDirentSize] = {};
-    for (int i = 0; i < 8; ++i)
-      header[layout::kDirentNext + i] = static_cast<uint8_t>(index >> (8 * i));
-    for (int i = 0; i < 8; ++i)
+    for (int i = 0; i < 8; ++i) {
+      header[layout::kDirentNext + i] = static_cast<uint8_t>(next >> (8 * i));
       header[layout::kDirentIno + i] = static_cast<uint8_t>(ino >> (8 * i));
+    }
     for (int i = 0; i < 4; ++i) {
       header[layout::kDirentNamlen + i] = static_cast<uint8_t>(name.size() >> (8 * i));
     }
@@ -490,42 +560,42 @@ Errno fdReaddir(Context& ctx, u32 fd, u32 buf, u32 buf_len, uint64_t cookie, u32
       }
     }
   };
-  emit(self.st_ino, kFiletypeDirectory, ".");
-  if (!full) emit(self.st_ino, kFiletypeDirectory, "..");
-  errno = 0;
-  while (!full) {
-    dirent* d = readdir(dir);
-    if (d == nullptr) break;
-    std::string_view name(d->d_name);
-    if (name == "." || name == "..") continue;
-    uint8_t type = kFiletypeUnknown;
-    switch (d->d_type) {
-      case DT_REG:
-        type = kFiletypeRegularFile;
-        break;
-      case DT_DIR:
-        type = kFiletypeDirectory;
-        break;
-      case DT_LNK:
-        type = kFiletypeSymbolicLink;
-        break;
-      case DT_CHR:
-        type = kFiletypeCharacterDevice;
-        break;
-      case DT_BLK:
-        type = kFiletypeBlockDevice;
-        break;
-      case DT_SOCK:
-        type = kFiletypeSocketStream;
-        break;
-      default:
-        break;
-    }
-    emit(d->d_ino, type, name);
+  if (cookie < kCookieFirstHost) {
+    // "." and ".." first, as wasmtime synthesizes them (both with the
+    // directory's own inode, as wasmtime does).
+    struct stat self {};
+    if (fstat(host, &self) != 0) return errnoFromHost(errno);
+    if (cookie == 0) emit(1, self.st_ino, kFiletypeDirectory, ".");
+    if (!full) emit(2, self.st_ino, kFiletypeDirectory, "..");
   }
-  int read_errno = full ? 0 : errno;
-  closedir(dir);
-  if (read_errno != 0) return errnoFromHost(read_errno);
+  if (!full) {
+    const uint64_t pos = cookie < kCookieFirstHost ? 0 : cookie - kCookieFirstHost;
+    if (pos > static_cast<uint64_t>(INT64_MAX)) {
+      // No host offset is this large: past the end.
+      (void)mem.store32(used_ptr, used);
+      return Errno::kSuccess;
+    }
+    if (pos == 0) {
+      rewinddir(dir);
+    } else {
+      seekdir(dir, static_cast<long>(pos));
+    }
+    for (;;) {
+      errno = 0;
+      dirent* d = readdir(dir);
+      if (d == nullptr) {
+        if (errno != 0) return errnoFromHost(errno);
+        break;
+      }
+      std::string_view name(d->d_name);
+      if (name == "." || name == "..") continue;
+      // wasmtime reads names as strings: a non-UTF-8 name fails the listing.
+      if (!internal::validUtf8(name)) return Errno::kIlseq;
+      emit(static_cast<uint64_t>(d->d_off) + kCookieFirstHost, d->d_ino,
+           direntType(*d, ::dirfd(dir)), name);
+      if (full) break;
+    }
+  }
   (void)mem.store32(used_ptr, used);
   return Errno::kSuccess;
 }

@@ -17,6 +17,10 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
+void DirCloser::operator()(DIR* d) const {
+  if (d != nullptr) closedir(d);
+}
+
 void FdTable::init(const std::vector<Preopen>* preopens) {
   size_t n = 3 + (preopens != nullptr ? preopens->size() : 0);
   entries_.reserve(n);
@@ -34,7 +38,7 @@ void FdTable::init(const std::vector<Preopen>* preopens) {
       e.kind = FdKind::kDirectory;
       e.preopen = static_cast<int32_t>(i);
       e.readable = true;
-      e.writable = (*preopens)[i].writable;
+      e.tree_writable = (*preopens)[i].writable;
       entries_.emplace_back(static_cast<uint32_t>(3 + i), std::move(e));
     }
   }

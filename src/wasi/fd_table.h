@@ -6,7 +6,10 @@
 // closed when the table is destroyed with its Context.
 #pragma once
 
+#include <dirent.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +33,8 @@ class UniqueFd {
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
   void reset(int fd = -1);
+  // Gives up ownership without closing.
+  [[nodiscard]] int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;
@@ -43,18 +48,34 @@ enum class FdKind : uint8_t {
   kFile,       // a regular file from path_open
 };
 
+// An owned directory stream (fd_readdir), closed on destruction.
+struct DirCloser {
+  void operator()(DIR* d) const;
+};
+using DirStream = std::unique_ptr<DIR, DirCloser>;
+
 struct FdEntry {
   FdKind kind = FdKind::kStdin;
   // Host descriptor for kDirectory/kFile. A preopen's is opened on first use.
   UniqueFd host;
   // Index in Context::preopens for a preopened directory, else -1.
   int32_t preopen = -1;
-  // kFile: opened for reading / writing. kDirectory: whether anything beneath
-  // may be created or modified (inherited from the preopen).
+  // kFile: opened for reading / writing (wasmtime's open mode).
   bool readable = false;
   bool writable = false;
+  // Whether this file or directory, and anything beneath a directory, may be
+  // created, modified or removed: the writability of the preopen it came from.
+  bool tree_writable = false;
   bool append = false;
   bool nonblock = false;
+  uint16_t sync_flags = 0;  // kFile: the DSYNC/RSYNC/SYNC fdflags it was opened with
+  // kDirectory: identity of the preopen directory this one lies beneath
+  // (path_symlink refuses targets that climb above it). Set when known.
+  bool root_known = false;
+  uint64_t root_dev = 0;
+  uint64_t root_ino = 0;
+  // kDirectory: the stream fd_readdir reads, opened on first use.
+  DirStream dir_stream;
 };
 
 class FdTable {

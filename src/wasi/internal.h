@@ -5,6 +5,7 @@
 
 #include <exception>
 #include <new>
+#include <string_view>
 
 #include "wasi/abi.h"
 #include "wasi/errno.h"
@@ -42,8 +43,17 @@ namespace jinn::wasi::internal {
 // directory on first use. Stdio has none (kBadf).
 Errno hostFd(Context& ctx, FdEntry& entry, int* fd);
 
+// The $filetype of a host st_mode.
+uint8_t filetypeOf(mode_t mode);
+
+// Whether `s` is valid UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+bool validUtf8(std::string_view s);
+
 // Writes a $filestat for a host stat result.
 bool writeFilestat(const GuestMemory& mem, uint32_t ptr, const struct ::stat& st);
+
+// One $fstflags half (set / now) as a utimensat timespec; both is kInval.
+Errno timespecFor(bool set, bool now, uint64_t ts, timespec* out);
 
 // Rights a directory reports and that files beneath it inherit.
 uint64_t directoryRights(bool writable);
