@@ -21,6 +21,7 @@
 #include "contract/response.h"
 #include "contract/status.h"
 #include "http/http_types.h"
+#include "http/wire.h"
 #include "jinn/jinn.h"
 #include "observe/trace.h"
 #include "util/units.h"
@@ -67,33 +68,11 @@ std::string_view trim(std::string_view s) {
 
 bool isToken(std::string_view s) { return contract::isHeaderToken(s); }
 
-// The envelope of `req`, field for field as the server writes it
-// (src/http/app.cc envelopeFor); the peer is a fixed local address.
+// The envelope of `req` exactly as the server writes it; the peer is a
+// fixed local address.
 std::string envelopeOf(const http::Request& req, std::string_view trace_id,
                        std::string_view route) {
-  std::vector<contract::NameValue> headers;
-  for (const auto& f : req) headers.emplace_back(sv(f.name_string()), sv(f.value()));
-  const std::string_view target = sv(req.target());
-  const size_t q = target.find('?');
-  contract::RequestView view;
-  view.method = sv(req.method_string());
-  view.uri = target;
-  view.path = target.substr(0, q);
-  view.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  view.headers = headers;
-  view.body = req.body();
-  view.trace_id = trace_id;
-  view.remote_addr = "127.0.0.1:0";
-  view.route = route;
-  return contract::encodeRequest(view);
-}
-
-http::Response toHttp(const contract::FunctionResponse& fr) {
-  http::Response res{static_cast<http::bhttp::status>(fr.status), 11};
-  for (const auto& [name, value] : fr.headers) res.insert(name, value);
-  res.body() = fr.body;
-  res.prepare_payload();
-  return res;
+  return http::envelopeFor(req, trace_id, "127.0.0.1:0", route);
 }
 
 void printVerbose(const CallResult& result, double load_ms) {
@@ -260,7 +239,7 @@ int call(const std::vector<std::string>& argv) {
           status, contract::failureReason(result.outcome, result.exit_code, parsed.ok(),
                                           parsed.ok() ? "" : parsed.error().message));
     } else if (auto* respond = std::get_if<contract::MiddlewareRespond>(&parsed.value())) {
-      res = toHttp(respond->response);
+      res = http::toHttp(respond->response, 11);
     } else {
       // Continue: print the request as the next step (function or upstream)
       // would receive it, changed in the server's order.
@@ -284,7 +263,7 @@ int call(const std::vector<std::string>& argv) {
         clean ? contract::parseResponse(result.stdout_data) : contract::ParseResult(Error{""});
     const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
     res = status == contract::kUseFunctionStatus
-              ? toHttp(parsed.value())
+              ? http::toHttp(parsed.value(), 11)
               : http::textResponse(
                     status, contract::failureReason(result.outcome, result.exit_code, parsed.ok(),
                                                     parsed.ok() ? "" : parsed.error().message));

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "compiler/compiler.h"
+#include "util/text.h"
 #include "wabt/binary-reader-ir.h"
 #include "wabt/binary-reader.h"
 #include "wabt/binary-writer.h"
@@ -310,18 +311,7 @@ Result<std::string> watToWasmImpl(std::string_view text, std::string_view name) 
 // them), which end up in `jinn check` output and logs: controls are shown as
 // \xNN so an error stays one line of text.
 Error printable(Error error) {
-  std::string out;
-  out.reserve(error.message.size());
-  for (unsigned char c : error.message) {
-    if (c < 0x20 || c == 0x7F) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  error.message = std::move(out);
+  error.message = util::printable(error.message);
   return error;
 }
 

@@ -12,6 +12,7 @@
 
 #include <toml++/toml.h>
 
+#include "util/text.h"
 #include "util/units.h"
 
 namespace jinn::config {
@@ -85,21 +86,6 @@ struct Problem {
 
 // Messages quote keys and values, which TOML escapes can fill with any
 // character: controls are shown as \xNN so one problem stays one line.
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7F) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 bool isEnvName(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -226,7 +212,7 @@ class Parser {
     for (const Problem& p : problems_) {
       if (!message.empty()) message += '\n';
       message += source_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " +
-                 printable(p.message);
+                 util::printable(p.message);
     }
     return Error{std::move(message)};
   }

@@ -3,6 +3,7 @@
 // already a dependency); the envelope itself is 128 bytes of fixed fields, too
 // small to warrant a container format.
 #include "engine/artifact.h"
+#include "util/text.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -116,15 +117,6 @@ uint64_t getU64(std::string_view s, size_t at) {
 
 int noPassphrase(char*, int, int, void*) { return 0; }
 
-Result<std::string> readWhole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path.string() + ": cannot open file"};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return Error{path.string() + ": read error"};
-  return std::move(buf).str();
-}
-
 // A key file is a few hundred bytes; anything large is not one.
 constexpr uintmax_t kMaxKeyFileBytes = 64u << 10;
 
@@ -132,7 +124,7 @@ Result<std::string> readKeyFile(const fs::path& path) {
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
   if (!ec && size > kMaxKeyFileBytes) return Error{path.string() + ": too large for a key file"};
-  return readWhole(path);
+  return util::readWholeFile(path);
 }
 
 // SHA-256 of the raw 32-byte public key: the id written into signed artifacts.
@@ -281,7 +273,7 @@ Result<TrustPolicy> TrustPolicy::load(const std::vector<fs::path>& key_files,
     impl->keys.push_back(std::move(k));
   }
   if (!allowlist_file.empty()) {
-    auto text = readWhole(allowlist_file);
+    auto text = util::readWholeFile(allowlist_file);
     if (!text.ok()) return Error{"artifact allow-list " + text.error().message};
     std::istringstream lines(text.value());
     std::string line;

@@ -14,6 +14,7 @@
 #include "engine/artifact.h"
 #include "jinn/jinn.h"
 #include "runtime/runtime.h"
+#include "util/text.h"
 
 namespace jinn {
 namespace {
@@ -27,15 +28,6 @@ std::filesystem::path defaultCacheDir() {
     return std::filesystem::path(home) / ".cache" / "jinn";
   }
   return std::filesystem::temp_directory_path() / "jinn-cache";
-}
-
-Result<std::string> readWholeFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path.string() + ": cannot open file"};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return Error{path.string() + ": read error"};
-  return std::move(buf).str();
 }
 
 class LoadedModule final : public Module {
@@ -185,7 +177,7 @@ Engine::~Engine() = default;
 const std::filesystem::path& Engine::cacheDir() const { return impl_->config().cache_dir; }
 
 Result<std::shared_ptr<Module>> Engine::loadFile(const std::filesystem::path& path) {
-  Result<std::string> bytes = readWholeFile(path);
+  Result<std::string> bytes = util::readWholeFile(path);
   if (!bytes.ok()) return bytes.error();
   if (artifact::hasMagic(bytes.value())) {
     return impl_->loadArtifact(bytes.value(), std::filesystem::absolute(path), path.string());
@@ -198,7 +190,7 @@ Result<std::shared_ptr<Module>> Engine::loadBytes(std::string_view bytes, std::s
 }
 
 Result<std::shared_ptr<Module>> Engine::loadArtifact(const std::filesystem::path& path) {
-  Result<std::string> bytes = readWholeFile(path);
+  Result<std::string> bytes = util::readWholeFile(path);
   if (!bytes.ok()) return bytes.error();
   return impl_->loadArtifact(bytes.value(), std::filesystem::absolute(path), path.string());
 }

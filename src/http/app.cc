@@ -11,6 +11,7 @@
 #include "contract/response.h"
 #include "contract/status.h"
 #include "http/deploy.h"
+#include "http/wire.h"
 #include "observe/trace.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -31,35 +32,8 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
 // Builds the function's view of the request.
 std::string envelopeFor(const Exchange& ex) {
-  const Request& req = ex.request;
-  std::vector<contract::NameValue> headers;
-  headers.reserve(16);
-  for (const auto& f : req) headers.emplace_back(sv(f.name_string()), sv(f.value()));
-  std::vector<contract::NameValue> params;
-  for (const auto& [name, value] : ex.params) params.emplace_back(name, value);
-  const std::string_view target = sv(req.target());
-  const size_t q = target.find('?');
   const std::string remote = ex.remote_ip + ":" + std::to_string(ex.remote_port);
-  contract::RequestView view;
-  view.method = sv(req.method_string());
-  view.uri = target;
-  view.path = target.substr(0, q);
-  view.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  view.headers = headers;
-  view.body = req.body();
-  view.trace_id = ex.trace_id;
-  view.remote_addr = remote;
-  view.route = ex.route;
-  view.params = params;
-  return contract::encodeRequest(view);
-}
-
-Response toHttp(const contract::FunctionResponse& fr, unsigned version) {
-  Response res{static_cast<bhttp::status>(fr.status), version};
-  for (const auto& [name, value] : fr.headers) res.insert(name, value);
-  res.body() = fr.body;
-  res.prepare_payload();
-  return res;
+  return jinn::http::envelopeFor(ex.request, ex.trace_id, remote, ex.route, ex.params);
 }
 
 // Header-safe rendering of guest bytes: printable ASCII kept, the rest

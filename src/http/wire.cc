@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "contract/request.h"
+
 namespace jinn::http {
 
 namespace {
@@ -16,7 +18,41 @@ bool statusAllowsBody(unsigned status) {
   return status >= 200 && status != 204 && status != 304;
 }
 
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
 }  // namespace
+
+std::string envelopeFor(const Request& req, std::string_view trace_id,
+                        std::string_view remote_addr, std::string_view route,
+                        const std::vector<std::pair<std::string, std::string>>& params) {
+  std::vector<contract::NameValue> headers;
+  headers.reserve(16);
+  for (const auto& f : req) headers.emplace_back(sv(f.name_string()), sv(f.value()));
+  std::vector<contract::NameValue> param_views;
+  for (const auto& [name, value] : params) param_views.emplace_back(name, value);
+  const std::string_view target = sv(req.target());
+  const size_t q = target.find('?');
+  contract::RequestView view;
+  view.method = sv(req.method_string());
+  view.uri = target;
+  view.path = target.substr(0, q);
+  view.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  view.headers = headers;
+  view.body = req.body();
+  view.trace_id = trace_id;
+  view.remote_addr = remote_addr;
+  view.route = route;
+  view.params = param_views;
+  return contract::encodeRequest(view);
+}
+
+Response toHttp(const contract::FunctionResponse& fr, unsigned version) {
+  Response res{static_cast<bhttp::status>(fr.status), version};
+  for (const auto& [name, value] : fr.headers) res.insert(name, value);
+  res.body() = fr.body;
+  res.prepare_payload();
+  return res;
+}
 
 void serializeResponse(const Response& res, bool head_only, std::string& out) {
   const unsigned status = res.result_int();

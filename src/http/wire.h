@@ -7,6 +7,10 @@
 
 #include <string>
 
+#include <utility>
+#include <vector>
+
+#include "contract/response.h"
 #include "http/http_types.h"
 
 namespace jinn::http {
@@ -15,5 +19,14 @@ namespace jinn::http {
 // when the fields have none (and the status allows a body), the blank line,
 // and the body unless `head_only` (the answer to HEAD keeps the length).
 void serializeResponse(const Response& res, bool head_only, std::string& out);
+
+// The function's view of a request (the contract's envelope, stdin JSON).
+// `params`: the route's {parameters} as (name, value), in path order.
+std::string envelopeFor(const Request& req, std::string_view trace_id,
+                        std::string_view remote_addr, std::string_view route,
+                        const std::vector<std::pair<std::string, std::string>>& params = {});
+
+// A function's parsed response as an HTTP response.
+Response toHttp(const contract::FunctionResponse& response, unsigned version);
 
 }  // namespace jinn::http
