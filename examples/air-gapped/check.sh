@@ -27,33 +27,48 @@ fi
 source "$HERE/../common/lib.sh"
 setup_example "$1" "$2" "$HERE"
 
-# On the build machine: compile once, ship the artifact.
+# On the build machine: a signing key, then compile once and sign.
 SITE="$WORK/site"
-rm -rf "$SITE"
-mkdir -p "$SITE/bin"
-"$JINN" compile "$WORK/redact.wasm" --output "$SITE/redact.jinn" >/dev/null ||
-  fail "jinn compile failed"
+rm -rf "$SITE" "$WORK/keys"
+mkdir -p "$SITE/bin" "$SITE/keys" "$WORK/keys"
+"$JINN" keygen --out "$WORK/keys/build" >/dev/null || fail "jinn keygen failed"
+"$JINN" compile "$WORK/redact.wasm" --output "$SITE/redact.jinn" --sign-key "$WORK/keys/build.key" \
+  >/dev/null || fail "jinn compile failed"
+# Ship: the binary, the config, the signed artifact and the public key only.
 cp "$JINN" "$SITE/bin/jinn"
-cp "$WORK/jinn.toml" "$WORK/redact.wasm" "$SITE/"
-pass "compiled ahead of time: $(du -h "$SITE/redact.jinn" | cut -f1) artifact"
+cp "$WORK/jinn.toml" "$SITE/"
+cp "$WORK/keys/build.pub" "$SITE/keys/"
+pass "compiled ahead of time and signed: $(du -h "$SITE/redact.jinn" | cut -f1) artifact"
 
 # On the site: no compiler, no wasm2c, an empty environment.
 text='Contact ada@example.com, card 4111 1111 1111 1111, ref 12345.'
 out=$(cd "$SITE" && env -i PATH=/nonexistent JINN_CACHE_DIR="$SITE/cache" \
-  ./bin/jinn call redact.jinn --path /redact --body "$text") || fail "jinn call on the artifact: $out"
+  ./bin/jinn call redact.jinn --trusted-key keys/build.pub --path /redact --body "$text") ||
+  fail "jinn call on the artifact: $out"
 [[ "$out" == "HTTP/1.1 200 OK"* ]] || fail "artifact call: $out"
 [[ "$out" == *'Contact [email], card **** **** **** 1111, ref 12345.' ]] || fail "artifact call: $out"
 [[ "$out" == *$'X-Redacted-Emails: 1\r\n'* && "$out" == *$'X-Redacted-Cards: 1\r\n'* ]] ||
   fail "artifact call headers: $out"
-pass "the artifact runs with no compiler on PATH and an empty environment"
+pass "the signed artifact runs with no compiler on PATH and an empty environment"
 
-# The server, from the one config next to the one binary. (It compiles the
-# .wasm at start: serving straight from an artifact is not supported yet,
-# see README.md.)
-JINN="$SITE/bin/jinn"
+# Without the key the artifact is refused.
+if (cd "$SITE" && env -i PATH=/nonexistent ./bin/jinn call redact.jinn --path /redact --body x \
+      >/dev/null 2>"$WORK/refused.err"); then
+  fail "an artifact ran without a trusted key"
+fi
+grep -q "not signed by a trusted key" "$WORK/refused.err" || fail "refusal: $(cat "$WORK/refused.err")"
+pass "without the public key the artifact is refused"
+
+# The server, from the one config next to the one binary, no compiler on PATH.
+: >"$SITE/jinn.err"
+(cd "$SITE" && exec env -i PATH=/nonexistent PORT=0 JINN_CACHE_DIR="$SITE/cache" \
+  ./bin/jinn serve -c jinn.toml >"$SITE/access.log" 2>"$SITE/jinn.err") &
+JINN_PID=$!
+PIDS+=("$JINN_PID")
 WORK="$SITE"
-export JINN_CACHE_DIR="$SITE/cache"
-start_jinn
+port=$(wait_for_line "$SITE/jinn.err" 'listening on 127\.0\.0\.1:([0-9]+)' "$JINN_PID") ||
+  fail "jinn did not start"
+URL="http://127.0.0.1:$port"
 http POST /redact -H 'Content-Type: text/plain' --data "$text"
 expect_status 200 "redact"
 expect_body_contains 'Contact [email], card **** **** **** 1111, ref 12345.' "redact"
@@ -61,4 +76,4 @@ http POST /redact --data '{"note":"call +1 555 0100","mail":"x.y@corp.example.or
 expect_status 200 "redact json"
 expect_body_contains '"mail":"[email]"' "redact json"
 [[ "$HEADERS" == *"Content-Type: application/json"* ]] || fail "content type not kept: $HEADERS"
-pass "jinn serve answers with one binary and one config, no network needed"
+pass "jinn serve answers from the signed artifact with one binary and one config, no compiler, no network"

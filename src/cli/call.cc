@@ -34,7 +34,8 @@ constexpr int kExitJinnError = 125;
 const char kCallUsage[] =
     "usage: jinn call FILE [--method M] [--path P] [--header 'K: V']... [--body TEXT|@FILE]\n"
     "                 [--env K=V]... [--timeout DUR] [--memory SIZE] [--route R]\n"
-    "                 [--middleware] [--verbose]\n";
+    "                 [--middleware] [--verbose] [--trusted-key NAME.pub]...\n"
+    "                 [--artifact-allowlist FILE]\n";
 
 int usage(const std::string& message) {
   std::cerr << "jinn call: " << message << "\n" << kCallUsage;
@@ -99,6 +100,7 @@ void printVerbose(const CallResult& result, double load_ms) {
 
 int call(const std::vector<std::string>& argv) {
   std::string file, method, path = "/", route, body;
+  EngineConfig engine_config;
   bool have_body = false, verbose = false, middleware = false;
   std::vector<std::pair<std::string, std::string>> headers;
   CallOptions options;
@@ -185,6 +187,10 @@ int call(const std::vector<std::string>& argv) {
       options.limits.memory_bytes = *s;
     } else if (flag == "--route") {
       route = value;
+    } else if (flag == "--trusted-key") {  // as for run and bench: artifacts need trust
+      engine_config.trusted_keys.emplace_back(value);
+    } else if (flag == "--artifact-allowlist") {
+      engine_config.artifact_allowlist = value;
     } else {
       return usage("unknown option " + flag);
     }
@@ -207,7 +213,7 @@ int call(const std::vector<std::string>& argv) {
   const std::string trace_id =
       observe::traceIdFor(tp == req.end() ? std::string_view() : sv(tp->value()));
 
-  auto engine = Engine::create();
+  auto engine = Engine::create(std::move(engine_config));
   if (!engine.ok()) {
     std::cerr << "jinn: " << engine.error().message << "\n";
     return kExitJinnError;
