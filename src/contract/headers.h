@@ -11,6 +11,9 @@ namespace jinn::contract {
 // RFC 9110 token: 1*tchar. Header names must be tokens.
 bool isHeaderToken(std::string_view name);
 
+// ASCII case-insensitive equality (header names).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
 // A field value the server can write without breaking the message: no CR, LF,
 // NUL or other control character except horizontal tab (RFC 9110 section 5.5;
 // CR/LF would let a function split the response). obs-text (0x80-0xFF) is fine.

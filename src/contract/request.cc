@@ -97,14 +97,6 @@ void appendField(std::string_view key, std::string_view value, std::string& out)
 char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool sameIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 // A header name as canonicalHeaderKey() writes it, straight into `out`,
 // for a name that is a token (token characters need no JSON escaping).
 void appendCanonicalToken(std::string_view name, std::string& out) {
@@ -136,7 +128,7 @@ bool appendFewTokenHeaders(std::span<const NameValue> headers, std::string& out)
     appendCanonicalToken(headers[i].first, out);
     out.append(":[");
     for (size_t k = i; k < headers.size(); ++k) {
-      if (k != i && (written[k] || !sameIgnoringCase(headers[k].first, headers[i].first))) continue;
+      if (k != i && (written[k] || !equalsIgnoreCase(headers[k].first, headers[i].first))) continue;
       written[k] = true;
       if (k != i) out.push_back(',');
       appendString(headers[k].second, out);
