@@ -10,6 +10,8 @@ PACKAGES=(
   wabt libssl-dev
   # server (HTTP, config)
   libboost1.81-dev libtomlplusplus-dev
+  # the jinn binary's allocator (docs/adr/0002)
+  libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # serve_test: a self-signed certificate and an HTTPS client for the TLS test

@@ -1,6 +1,7 @@
 #include "contract/json_reader.h"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/value_stack.hpp>
 
 #include <memory>
@@ -42,7 +43,7 @@ class StrictHandler {
     return true;
   }
   bool on_object_end(std::size_t n, json::error_code&) {
-    keys_.resize(objects_.back().first_key);
+    truncateKeys(objects_.back().first_key);
     objects_.pop_back();
     stack_.push_object(n);
     return true;
@@ -57,18 +58,17 @@ class StrictHandler {
   }
   bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
     stack_.push_chars(s);
-    key_.append(s.data(), s.size());
+    chars_.insert(chars_.end(), s.begin(), s.end());
     return true;
   }
   bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
-    key_.append(s.data(), s.size());
+    chars_.insert(chars_.end(), s.begin(), s.end());
     if (!rememberKey()) {
-      duplicate_ = std::move(key_);
-      key_.clear();
+      const std::string_view key = pendingKey();
+      duplicate_ = std::string(key);
       ec = json::error::syntax;  // any failure; `duplicate_` tells them apart
       return false;
     }
-    key_.clear();
     stack_.push_key(s);
     return true;
   }
@@ -106,30 +106,58 @@ class StrictHandler {
     size_t first_key;  // its keys are keys_[first_key..] while it is small
     std::unique_ptr<std::unordered_set<std::string>> many;
   };
+  struct KeySpan {
+    size_t offset, size;  // in chars_
+  };
 
-  // Adds key_ to the innermost open object; false if it was there already.
+  // The key being read: the bytes of chars_ past the last remembered key.
+  std::string_view pendingKey() const {
+    const size_t start = keys_.empty() ? 0 : keys_.back().offset + keys_.back().size;
+    return {chars_.data() + start, chars_.size() - start};
+  }
+  void truncateKeys(size_t first_key) {
+    chars_.resize(first_key < keys_.size() ? keys_[first_key].offset : pendingStart());
+    keys_.resize(first_key);
+  }
+  size_t pendingStart() const {
+    return keys_.empty() ? 0 : keys_.back().offset + keys_.back().size;
+  }
+
+  // Adds the pending key to the innermost open object; false if it was
+  // there already. A kept small-object key stays in chars_; otherwise its
+  // bytes are dropped again.
   bool rememberKey() {
     OpenObject& object = objects_.back();
-    if (object.many) return object.many->insert(key_).second;
+    const size_t start = pendingStart();
+    const std::string_view key(chars_.data() + start, chars_.size() - start);
+    if (object.many) {
+      const bool fresh = object.many->emplace(key).second;
+      if (fresh) chars_.resize(start);
+      return fresh;
+    }
     for (size_t i = object.first_key; i < keys_.size(); ++i) {
-      if (keys_[i] == key_) return false;
+      if (std::string_view(chars_.data() + keys_[i].offset, keys_[i].size) == key) return false;
     }
     if (keys_.size() - object.first_key < kLinearKeys) {
-      keys_.push_back(key_);
+      keys_.push_back(KeySpan{start, key.size()});
       return true;
     }
-    object.many = std::make_unique<std::unordered_set<std::string>>(
-        std::make_move_iterator(keys_.begin() + static_cast<ptrdiff_t>(object.first_key)),
-        std::make_move_iterator(keys_.end()));
-    keys_.resize(object.first_key);
-    return object.many->insert(key_).second;
+    object.many = std::make_unique<std::unordered_set<std::string>>();
+    for (size_t i = object.first_key; i < keys_.size(); ++i) {
+      object.many->emplace(chars_.data() + keys_[i].offset, keys_[i].size);
+    }
+    const bool fresh = object.many->emplace(key).second;
+    truncateKeys(object.first_key);
+    return fresh;
   }
 
   unsigned char temp_[1024];  // value_stack's working space, before it allocates
   json::value_stack stack_;
-  std::vector<OpenObject> objects_;
-  std::vector<std::string> keys_;  // the keys of the small open objects, innermost last
-  std::string key_;
+  // Inline capacity for a typical output, so parsing it allocates nothing
+  // here: open objects, the keys of the small ones, and their bytes.
+  boost::container::small_vector<OpenObject, 8> objects_;
+  boost::container::small_vector<KeySpan, 32> keys_;
+  boost::container::small_vector<char, 512> chars_;
   std::optional<std::string> duplicate_;
 };
 

@@ -197,13 +197,14 @@ bool parseBody(const Fields& fields, const ResponseLimits& limits, std::optional
     error = "body and body_base64 are both set";
     return false;
   }
-  std::string too_large =
-      "body is too large (limit " + std::to_string(limits.max_body_bytes) + " bytes)";
+  const auto too_large = [&] {
+    return "body is too large (limit " + std::to_string(limits.max_body_bytes) + " bytes)";
+  };
   if (encoded != nullptr && (text == nullptr || text->get_string().empty())) {
     std::string_view b64 = view(encoded->get_string());
     // A cheap bound first, so a huge body is refused without decoding it.
     if (b64.size() / 4 * 3 > limits.max_body_bytes + 2) {
-      error = std::move(too_large);
+      error = too_large();
       return false;
     }
     std::optional<std::string> decoded = base64Decode(b64);
@@ -212,7 +213,7 @@ bool parseBody(const Fields& fields, const ResponseLimits& limits, std::optional
       return false;
     }
     if (decoded->size() > limits.max_body_bytes) {
-      error = std::move(too_large);
+      error = too_large();
       return false;
     }
     body = std::move(*decoded);
@@ -220,7 +221,7 @@ bool parseBody(const Fields& fields, const ResponseLimits& limits, std::optional
   }
   if (text != nullptr) {
     if (text->get_string().size() > limits.max_body_bytes) {
-      error = std::move(too_large);
+      error = too_large();
       return false;
     }
     body = std::string(view(text->get_string()));

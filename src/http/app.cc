@@ -392,28 +392,32 @@ bool App::runInline(FunctionSlot& slot, const std::shared_ptr<Module>& module,
   options.stdin_data = input;
   options.limits.timeout = std::min(full, budget);
   module->call(options, result);
-  if (result.outcome != Outcome::kTimeout || full <= budget) return true;
-  // Needed more than the budget: this call goes to the pool, and so do the
-  // function's calls for the next second.
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-  slot.pool_only_until_ns.store(now + 1'000'000'000, std::memory_order_relaxed);
-  return false;
+  return result.outcome != Outcome::kTimeout || full <= budget;
+}
+
+namespace {
+int64_t steadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+bool App::mayRunInline(const FunctionSlot& slot) const {
+  return inline_budget_.count() > 0 && slot.may_run_inline &&
+         steadyNowNs() >= slot.pool_only_until_ns.load(std::memory_order_relaxed);
 }
 
 asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::string input,
-                                       CallResult& result) {
+                                       CallResult& result, bool inline_timed_out) {
   std::shared_ptr<Module> module = slot->module.load();
-  if (inline_budget_.count() > 0 && slot->may_run_inline) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-    if (now >= slot->pool_only_until_ns.load(std::memory_order_relaxed) &&
-        runInline(*slot, module, input, result)) {
+  bool tried_inline = inline_timed_out;
+  if (!tried_inline && mayRunInline(*slot)) {
+    if (runInline(*slot, module, input, result)) {
       recordCall(*slot, result);
       co_return true;
     }
+    tried_inline = true;
   }
   auto executor = co_await asio::this_coro::executor;
   bool accepted = co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
@@ -428,8 +432,18 @@ asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::
         if (!queued) asio::post(executor, [done]() mutable { (*done)(false); });
       },
       asio::use_awaitable);
-  if (accepted) recordCall(*slot, result);
-  co_return accepted;
+  if (!accepted) co_return false;
+  // The inline budget is wall time, and a thread preempted in the middle of
+  // a short call overruns it too (often, on a busy machine). So the run on
+  // the pool decides: only a function that needed the budget there as well
+  // skips the inline attempt for the next second.
+  if (tried_inline && (result.outcome == Outcome::kTimeout ||
+                       std::chrono::microseconds(static_cast<int64_t>(result.timings.run_us)) >=
+                           inline_budget_)) {
+    slot->pool_only_until_ns.store(steadyNowNs() + 1'000'000'000, std::memory_order_relaxed);
+  }
+  recordCall(*slot, result);
+  co_return true;
 }
 
 void App::recordCall(FunctionSlot& slot, const CallResult& result) {
@@ -586,25 +600,15 @@ asio::awaitable<Decision> App::handle(Exchange& ex) {
     if (!function) co_return Decision{std::move(early)};
   }
   if (function) {
-    if (!co_await runFunction(function, envelopeFor(ex), result)) {
+    // handleNow tried this route's function inline already when it could.
+    const bool timed_out_inline = ex.inline_timed_out && function == route.function;
+    if (!co_await runFunction(function, envelopeFor(ex), result, timed_out_inline)) {
       metrics_.function_queue_rejections_total.with().inc();
       Response res = textResponse(503, "server busy", version);
       res.set(bhttp::field::retry_after, "1");
       co_return Decision{std::move(res)};
     }
-    ex.outcome = outcomeName(result.outcome);
-    logStderr(result, *function, ex);
-    const bool clean = result.outcome == Outcome::kExited && result.exit_code == 0;
-    contract::ParseResult parsed = clean ? contract::parseResponse(result.stdout_data)
-                                         : contract::ParseResult(Error{""});
-    const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
-    Response res = status == contract::kUseFunctionStatus
-                       ? toHttp(parsed.value(), version)
-                       : functionFailure(status, result,
-                                         parsed.ok() ? "" : parsed.error().message,
-                                         *function, ex);
-    addDebugHeader(res, result, *function, ex);
-    co_return Decision{std::move(res)};
+    co_return Decision{functionResponse(result, *function, ex)};
   }
   if (route.upstream) {
     Decision d;
@@ -612,6 +616,51 @@ asio::awaitable<Decision> App::handle(Exchange& ex) {
     co_return d;
   }
   co_return Decision{textResponse(500, "route has no target", version)};
+}
+
+Response App::functionResponse(const CallResult& result, const FunctionSlot& slot,
+                               Exchange& ex) {
+  ex.outcome = outcomeName(result.outcome);
+  logStderr(result, slot, ex);
+  const bool clean = result.outcome == Outcome::kExited && result.exit_code == 0;
+  contract::ParseResult parsed = clean ? contract::parseResponse(result.stdout_data)
+                                       : contract::ParseResult(Error{""});
+  const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
+  Response res = status == contract::kUseFunctionStatus
+                     ? toHttp(parsed.value(), ex.request.version())
+                     : functionFailure(status, result, parsed.ok() ? "" : parsed.error().message,
+                                       slot, ex);
+  addDebugHeader(res, result, slot, ex);
+  return res;
+}
+
+bool App::handleNow(Exchange& ex, Decision& decision) {
+  // Routed already when the head was read (streamingUpstream), unless the
+  // request had no body to read.
+  const auto* route = static_cast<const RouteRuntime*>(ex.app_route);
+  if (route == nullptr) {
+    std::optional<Response> early;
+    route = this->route(ex.request.base(), ex, &early);
+    if (route == nullptr) {
+      decision.response = std::move(early);
+      return true;
+    }
+  }
+  if (!route->function || !route->middleware.empty() ||
+      route->config->functions_dir || !mayRunInline(*route->function)) {
+    return false;
+  }
+  FunctionSlot& slot = *route->function;
+  const std::shared_ptr<Module> module = slot.module.load();
+  const std::string input = envelopeFor(ex);
+  CallResult result;
+  if (!runInline(slot, module, input, result)) {
+    ex.inline_timed_out = true;
+    return false;
+  }
+  recordCall(slot, result);
+  decision.response = functionResponse(result, slot, ex);
+  return true;
 }
 
 void App::finished(const Exchange& ex, unsigned status, uint64_t body_bytes,

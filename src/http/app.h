@@ -40,8 +40,8 @@ struct FunctionSlot {
   CallOptions options;  // args, env, preopens, limits; stdin set per call
   std::atomic<std::shared_ptr<Module>> module;
   bool may_run_inline = true;  // no writable preopen: a re-run repeats nothing
-  // Until then (steady clock, ns), calls skip the inline attempt: the last
-  // one needed more than the inline budget.
+  // Until then (steady clock, ns), calls skip the inline attempt: a call
+  // needed more than the inline budget, inline and again on the pool.
   std::atomic<int64_t> pool_only_until_ns{0};
   observe::Histogram* instantiate_seconds = nullptr;
   observe::Histogram* run_seconds = nullptr;
@@ -99,6 +99,8 @@ class App final : public Application {
   size_t loadedDirFunctions() const { return cache_ ? cache_->loaded() : 0; }
 
   asio::awaitable<Decision> handle(Exchange& exchange) override;
+  // A function route without middleware whose call finishes inline.
+  bool handleNow(Exchange& exchange, Decision& decision) override;
   const Upstream* streamingUpstream(const bhttp::request_header<>& head,
                                     Exchange& exchange) override;
   void finished(const Exchange& exchange, unsigned status, uint64_t body_bytes,
@@ -114,10 +116,19 @@ class App final : public Application {
   // Runs one call: inline on this I/O thread within the inline budget, else
   // (or when that was not enough) on the function pool. False: the pool is
   // saturated (503).
+  // `inline_timed_out`: an inline attempt was made already (handleNow) and
+  // needed more than the budget; the call goes straight to the pool.
   asio::awaitable<bool> runFunction(std::shared_ptr<FunctionSlot> slot, std::string input,
-                                    CallResult& result);
+                                    CallResult& result, bool inline_timed_out = false);
+  // Whether the slot's calls may try the I/O thread now.
+  bool mayRunInline(const FunctionSlot& slot) const;
+  // The inline attempt; false when it needed more than the budget (nothing
+  // is recorded then: the call runs again on the pool).
   bool runInline(FunctionSlot& slot, const std::shared_ptr<Module>& module,
                  std::string_view input, CallResult& result);
+  // The client's answer for a finished call of a route's function.
+  Response functionResponse(const CallResult& result, const FunctionSlot& slot,
+                            Exchange& exchange);
   Response functionFailure(int status, const CallResult& result, std::string_view parse_error,
                            const FunctionSlot& slot, const Exchange& exchange);
   void logStderr(const CallResult& result, const FunctionSlot& slot, const Exchange& exchange);

@@ -37,6 +37,7 @@ struct Exchange {
   // Keeps alive what a Decision points into (the application's State).
   std::shared_ptr<const void> pin;
   const void* app_route = nullptr;  // the application's route record, within `pin`
+  bool inline_timed_out = false;     // handleNow's inline call needed more than its budget
 };
 
 struct Upstream {

@@ -65,8 +65,19 @@ asio::awaitable<bool> writeResponse(Stream& stream, const Response& res, bool he
                                     const ServerLimits& limits, std::string& out) {
   out.clear();
   serializeResponse(res, head_only, out);
+  size_t sent = 0;
+  if constexpr (std::is_same_v<Stream, ClientSocket>) {
+    // A response almost always fits the socket's send buffer: one
+    // non-blocking send, and the composed asynchronous write only for what
+    // is left (the socket is in non-blocking mode, see servePlain).
+    beast::error_code ec;
+    sent = stream.socket().write_some(asio::buffer(out), ec);
+    if (!ec && sent == out.size()) co_return true;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+  }
   setDeadline(stream, limits.write_timeout);
-  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), as_tuple(use_awaitable));
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out.data() + sent, out.size() - sent),
+                                            as_tuple(use_awaitable));
   co_return !ec;
 }
 
@@ -221,6 +232,19 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     // Content-Length.
     std::optional<bhttp::request_header<>> checked_head;
     if (parser.chunked()) checked_head = parser.get().base();
+    // A small body usually arrives with its head: parse it from the buffer
+    // at once, without the composed read (the common POST needs no read).
+    if (!parser.is_done() && !parser.chunked() && parser.content_length() &&
+        buffer.size() >= *parser.content_length()) {
+      beast::error_code bec;
+      const size_t used = parser.put(buffer.data(), bec);
+      if (!bec && parser.is_done()) {
+        buffer.consume(used);
+      } else {
+        co_await refuse(stream, statusForParseError(bec), "bad request body", limits);
+        co_return;
+      }
+    }
     if (!parser.is_done()) {
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
@@ -245,7 +269,8 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     if (checked_head) exchange.request.base() = std::move(*checked_head);
     const bool keep_alive = exchange.request.keep_alive() && !env.stopping->load();
     const unsigned version = exchange.request.version();
-    Decision decision = co_await env.app->handle(exchange);
+    Decision decision;
+    if (!env.app->handleNow(exchange, decision)) decision = co_await env.app->handle(exchange);
 
     unsigned status = 0;
     uint64_t bytes = 0;
@@ -283,6 +308,9 @@ asio::awaitable<void> servePlain(tcp::socket socket, ConnectionEnv env) {
   beast::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   socket.set_option(tcp::no_delay(true), ec);
+  // For writeResponse's direct send; asio's asynchronous operations do not
+  // depend on this mode.
+  socket.non_blocking(true, ec);
   ClientSocket stream(std::move(socket), env.worker->connections);
   co_await serveRequests(stream, env, remote.address().to_string(), remote.port());
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -29,6 +29,10 @@ class Application {
  public:
   virtual ~Application() = default;
   virtual asio::awaitable<Decision> handle(Exchange& exchange) = 0;
+  // Decides at once, without a coroutine, when that is possible (a function
+  // that ran inline and finished): true with `decision` set. False: call
+  // handle(), which also knows what was tried here.
+  virtual bool handleNow(Exchange& exchange, Decision& decision) { return false; }
   // Asked once the head is parsed, before the body is read: the upstream to
   // stream the body to when the request's route relays it unchanged (a proxy
   // route without middleware), filling the exchange's route fields; nullptr

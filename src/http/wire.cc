@@ -1,5 +1,7 @@
 #include "http/wire.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <charconv>
 
 #include "contract/request.h"
@@ -25,10 +27,10 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 std::string envelopeFor(const Request& req, std::string_view trace_id,
                         std::string_view remote_addr, std::string_view route,
                         const std::vector<std::pair<std::string, std::string>>& params) {
-  std::vector<contract::NameValue> headers;
-  headers.reserve(16);
+  // Inline room for a usual request's headers: no allocation for the views.
+  boost::container::small_vector<contract::NameValue, 24> headers;
   for (const auto& f : req) headers.emplace_back(sv(f.name_string()), sv(f.value()));
-  std::vector<contract::NameValue> param_views;
+  boost::container::small_vector<contract::NameValue, 4> param_views;
   for (const auto& [name, value] : params) param_views.emplace_back(name, value);
   const std::string_view target = sv(req.target());
   const size_t q = target.find('?');
@@ -37,12 +39,12 @@ std::string envelopeFor(const Request& req, std::string_view trace_id,
   view.uri = target;
   view.path = target.substr(0, q);
   view.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  view.headers = headers;
+  view.headers = std::span<const contract::NameValue>(headers.data(), headers.size());
   view.body = req.body();
   view.trace_id = trace_id;
   view.remote_addr = remote_addr;
   view.route = route;
-  view.params = param_views;
+  view.params = std::span<const contract::NameValue>(param_views.data(), param_views.size());
   return contract::encodeRequest(view);
 }
 
