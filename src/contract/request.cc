@@ -1,5 +1,7 @@
 #include "contract/request.h"
 
+#include <array>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -12,6 +14,13 @@
 namespace jinn::contract {
 namespace {
 
+// Bytes that JSON takes as they are: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> kPlainByte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 // The envelope is written by hand rather than through boost::json::serialize:
 // Boost copies string bytes through unchecked, so a header with invalid UTF-8
 // would make the whole envelope invalid JSON. Here every string is escaped
@@ -21,56 +30,77 @@ void appendEscaped(std::string_view text, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
-  size_t run = 0;  // start of the bytes not yet appended, all plain
+  // Short plain runs and escapes gather in `buf` and reach `out` in one
+  // append per buffer: JSON text in a body has a quote every few bytes.
+  char buf[256];
+  size_t b = 0;
+  const auto flush = [&] {
+    out.append(buf, b);
+    b = 0;
+  };
+  const auto plain = [&](size_t from, size_t to) {
+    const size_t len = to - from;
+    if (len <= sizeof buf - b) {
+      std::memcpy(buf + b, text.data() + from, len);
+      b += len;
+    } else {
+      flush();
+      out.append(text.data() + from, len);
+    }
+  };
+  const auto put = [&](const char* bytes, size_t len) {
+    if (b + len > sizeof buf) flush();
+    std::memcpy(buf + b, bytes, len);
+    b += len;
+  };
+  size_t run = 0;  // start of the bytes not yet written, all plain
   size_t i = 0;
   while (i < n) {
+    while (i < n && kPlainByte[s[i]]) ++i;  // one load and branch per byte
+    if (i == n) break;
     const uint8_t c = s[i];
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
     if (c >= 0x80) {
       if (const size_t len = validSequenceLength(s, i, n)) {
         i += len;
         continue;
       }
     }
-    out.append(text.data() + run, i - run);
+    plain(run, i);
     switch (c) {
       case '"':
-        out.append("\\\"");
+        put("\\\"", 2);
         break;
       case '\\':
-        out.append("\\\\");
+        put("\\\\", 2);
         break;
       case '\n':
-        out.append("\\n");
+        put("\\n", 2);
         break;
       case '\r':
-        out.append("\\r");
+        put("\\r", 2);
         break;
       case '\t':
-        out.append("\\t");
+        put("\\t", 2);
         break;
       case '\b':
-        out.append("\\b");
+        put("\\b", 2);
         break;
       case '\f':
-        out.append("\\f");
+        put("\\f", 2);
         break;
       default:
         if (c >= 0x80) {
-          out.append("\xEF\xBF\xBD");  // one per byte that starts no valid sequence
+          put("\xEF\xBF\xBD", 3);  // one per byte that starts no valid sequence
         } else {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
+          const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          put(u, sizeof u);
         }
     }
     ++i;
     run = i;
   }
-  out.append(text.data() + run, n - run);
+  plain(run, n);
+  flush();
 }
 
 void appendString(std::string_view text, std::string& out) {
