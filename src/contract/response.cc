@@ -92,13 +92,14 @@ bool parseStatus(const json::value* v, int& status, std::string& error) {
     } else if (v->is_uint64()) {
       code = -1;  // too big
     } else {
-      error = "status must be an integer from 100 to 599";
+      error = "status must be an integer from 200 to 599";
       return false;
     }
   }
   if (code == 0) code = 200;  // Go's zero value: Gojinn answers 200
-  if (code < 100 || code > 599) {
-    error = "status must be an integer from 100 to 599";
+  // 1xx is informational, never a final answer: a client would wait on.
+  if (code < 200 || code > 599) {
+    error = "status must be an integer from 200 to 599";
     return false;
   }
   status = static_cast<int>(code);

@@ -24,7 +24,7 @@ struct ResponseLimits {
 using Header = std::pair<std::string, std::string>;
 
 struct FunctionResponse {
-  int status = 200;             // 100..599
+  int status = 200;             // 200..599
   std::vector<Header> headers;  // canonical names, valid values, server-owned ones dropped
   std::string body;             // decoded bytes
 };

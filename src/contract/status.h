@@ -23,7 +23,7 @@ int httpStatusFor(jinn::Outcome outcome, int exit_code, bool response_ok);
 
 // A short reason for the error body and the access log, e.g. "function timed
 // out", "function crashed (trap: out of bounds memory access)", "function
-// returned an invalid response: status must be an integer from 100 to 599".
+// returned an invalid response: status must be an integer from 200 to 599".
 // `response_error` is parseResponse's message (used when !response_ok). Never
 // includes guest output or stderr. Empty when nothing failed.
 std::string failureReason(jinn::Outcome outcome, int exit_code, bool response_ok,

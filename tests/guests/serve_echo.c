@@ -6,6 +6,7 @@
 //   mode=text     plain text on stdout (not JSON)
 //   mode=around   a JSON object with text before and after it
 //   sleep=N       sleeps N ms first (via poll_oneoff), for graceful stop
+//   status=N      status N, header X-Echo: yes, body "a body"
 // Always writes one line to stderr, which must reach the server log only.
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,12 @@ int main(void) {
   }
   if (strstr(q, "mode=around")) {
     puts("log line {\"status\":200} trailing");
+    return 0;
+  }
+  const char* status = strstr(q, "status=");
+  if (status) {
+    printf("{\"status\":%d,\"headers\":{\"X-Echo\":[\"yes\"]},\"body\":\"a body\"}\n",
+           atoi(status + 7));
     return 0;
   }
   char* b64 = field(in, "body_base64");

@@ -676,6 +676,35 @@ TEST_F(ServeTest, BinaryBodiesRoundTripByteExact) {
   EXPECT_TRUE(m.body == bytes) << "binary body changed on the way";
 }
 
+// A function may answer 204 or 304 with a body: the body is dropped (as
+// Go's net/http does) and the connection stays framed for the next request.
+// A 1xx is no final answer: 502. (A 204 with a body used to make Beast throw,
+// and the connection died without an answer.)
+TEST_F(ServeTest, StatusesWithoutABodyAreFramedAndOneXxIsRefused) {
+  Conn c = Conn::to(port());
+  ASSERT_TRUE(c.ok());
+  for (int status : {204, 304}) {
+    const std::string target = "/echo?status=" + std::to_string(status);
+    ASSERT_TRUE(c.send(requestText("GET", target)));
+    auto m = c.read(5s);
+    ASSERT_TRUE(m) << target;
+    EXPECT_EQ(m->status, status);
+    EXPECT_EQ(m->header("X-Echo"), "yes");
+    EXPECT_FALSE(m->header("Content-Length")) << target;
+    EXPECT_EQ(m->body, "");
+  }
+  ASSERT_TRUE(c.send(requestText("GET", "/echo?status=201")));
+  auto after = c.read(5s);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 201);
+  EXPECT_EQ(after->body, "a body") << "the body of a 204 or 304 was sent after all";
+  for (int status : {100, 103}) {
+    expectFailure(get(port(), "/echo?status=" + std::to_string(status)), 502,
+                  "function returned an invalid response: status must be an integer from 200 to "
+                  "599");
+  }
+}
+
 // ---------------------------------------------------------------------------
 // 2. Outcomes
 

@@ -421,14 +421,15 @@ TEST(Response, DuplicateKeysFoundInBigObjectsAndAfterNesting) {
 }
 
 TEST(Response, StatusMustBeAnIntegerInRange) {
-  const std::string kReason = "status must be an integer from 100 to 599";
+  const std::string kReason = "status must be an integer from 200 to 599";
   for (const char* text :
-       {R"({"status":99})", R"({"status":600})", R"({"status":-200})", R"({"status":"200"})",
+       {R"({"status":99})", R"({"status":100})", R"({"status":103})", R"({"status":199})",
+        R"({"status":600})", R"({"status":-200})", R"({"status":"200"})",
         R"({"status":200.0})", R"({"status":2e2})", R"({"status":true})", R"({"status":[200]})",
         R"({"status":18446744073709551615})", R"({"status":4294967496})"}) {
     EXPECT_EQ(parseError(text), kReason) << text;
   }
-  EXPECT_EQ(parseOk(R"({"status":100})").status, 100);
+  EXPECT_EQ(parseOk(R"({"status":200})").status, 200);
   EXPECT_EQ(parseOk(R"({"status":599})").status, 599);
 }
 
@@ -587,7 +588,7 @@ TEST(Middleware, Errors) {
   EXPECT_EQ(middlewareError(R"({"action":"continue","remove_headers":["bad name"]})"),
             "remove_headers must be an array of header names");
   EXPECT_EQ(middlewareError(R"({"action":"respond","status":700})"),
-            "status must be an integer from 100 to 599");
+            "status must be an integer from 200 to 599");
   EXPECT_EQ(middlewareError(R"({"action":"continue"} extra)"),
             "output is not a single JSON object");
   EXPECT_EQ(middlewareError(R"({"action":"continue","action":"respond"})"),
