@@ -40,6 +40,7 @@ void appendEscaped(std::string_view text, std::string& out) {
   };
   const auto plain = [&](size_t from, size_t to) {
     const size_t len = to - from;
+    if (len == 0) return;  // an empty text may have no data pointer at all
     if (len <= sizeof buf - b) {
       std::memcpy(buf + b, text.data() + from, len);
       b += len;
