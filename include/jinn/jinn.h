@@ -168,6 +168,9 @@ class Engine {
   std::unique_ptr<EngineImpl> impl_;
 };
 
+// The compiled code stays mapped while any Module of it is alive, and is
+// unloaded (dlclose, and an artifact's memfd closed) when the last one is
+// destroyed: keep the shared_ptr for as long as a call may run.
 class Module {
  public:
   virtual ~Module() = default;
