@@ -4,9 +4,9 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
-#include <atomic>
 #include <mutex>
 #include <sstream>
 #include <unordered_map>

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -67,7 +68,9 @@ std::string slowWat(int ms) {
 }
 
 struct Census {
-  int maps = 0;          // lines of /proc/self/maps
+  // File-backed lines of /proc/self/maps (a module's are; the allocator's,
+  // which a sanitizer's quarantine makes grow, are not).
+  int maps = 0;
   int fds = 0;           // entries of /proc/self/fd
   int objects = 0;       // objects known to the dynamic linker
   int artifact_maps = 0; // mappings of jinn artifact memfds
@@ -78,7 +81,7 @@ Census census() {
   Census c;
   std::ifstream maps("/proc/self/maps");
   for (std::string line; std::getline(maps, line);) {
-    ++c.maps;
+    if (line.find('/') != std::string::npos) ++c.maps;
     if (line.find("memfd:jinn-artifact") != std::string::npos) ++c.artifact_maps;
   }
   std::error_code ec;
@@ -96,6 +99,17 @@ Census census() {
     if (line.rfind("VmRSS:", 0) == 0) c.rss_kb = std::stol(line.substr(6));
   }
   return c;
+}
+
+// Kept mapped, each distinct module loaded costs ~27 KiB; a few hundred
+// loads must not show. Not under AddressSanitizer, whose quarantine keeps
+// freed memory resident on purpose.
+void expectRssFlat(const Census& before, const Census& after) {
+#if defined(__SANITIZE_ADDRESS__)
+  std::printf("RSS %ld -> %ld KiB (ASan: not checked)\n", before.rss_kb, after.rss_kb);
+#else
+  EXPECT_LT(after.rss_kb - before.rss_kb, 1024) << before.rss_kb << " -> " << after.rss_kb;
+#endif
 }
 
 int mappingsOf(const fs::path& file) {
@@ -164,8 +178,7 @@ TEST_F(UnloadTest, DroppedModulesAreUnmappedAndLoadAgain) {
   EXPECT_EQ(after.maps, before.maps);
   EXPECT_EQ(after.fds, before.fds);
   EXPECT_EQ(after.objects, before.objects);
-  // Kept mapped, 300 loads would cost 300 x ~27 KiB here.
-  EXPECT_LT(after.rss_kb - before.rss_kb, 1024) << before.rss_kb << " -> " << after.rss_kb;
+  expectRssFlat(before, after);
 }
 
 TEST_F(UnloadTest, ModulesOfOneFileShareOneLoadUntilTheLastGoes) {
@@ -265,7 +278,7 @@ TEST_F(UnloadArtifactTest, DroppedArtifactsCloseTheirMemfdAndEachRunsItsOwnCode)
   EXPECT_EQ(after.maps, before.maps);
   EXPECT_EQ(after.fds, before.fds);
   EXPECT_EQ(after.objects, before.objects);
-  EXPECT_LT(after.rss_kb - before.rss_kb, 1024) << before.rss_kb << " -> " << after.rss_kb;
+  expectRssFlat(before, after);
 }
 
 }  // namespace
