@@ -329,8 +329,6 @@ std::optional<Error> Compiler::build(std::string_view wasm, const std::string& w
   std::error_code ec;
   // Another process may have published it while we waited for the lock.
   if (fs::exists(so_path, ec)) return std::nullopt;
-  Result<fs::path> forwarders_object = forwarders(name);
-  if (!forwarders_object.ok()) return forwarders_object.error();
 
   const fs::path tmp_root = config_.cache_dir / "tmp";
   fs::create_directories(tmp_root);
@@ -385,6 +383,11 @@ std::optional<Error> Compiler::build(std::string_view wasm, const std::string& w
   unit += "#define JINN_WASM_HASH \"" + wasm_hash + "\"\n";
   unit += "#include \"runtime/shim.c\"\n";
   writeFile(tmp / "unit.c", unit);
+
+  // Built only once translation worked: a module wasm2c cannot translate
+  // leaves nothing in the cache.
+  Result<fs::path> forwarders_object = forwarders(name);
+  if (!forwarders_object.ok()) return forwarders_object.error();
 
   // Relative include paths (cwd is the temp dir) keep the command line, and
   // so the output, independent of where the temp dir happens to be.
