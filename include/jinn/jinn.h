@@ -124,7 +124,8 @@ struct EngineConfig {
   // Trust policy for precompiled artifacts (`jinn compile --output`,
   // docs/air-gapped.md). An artifact loads only if its whole-file SHA-256 is
   // in the allow-list or it is signed by one of these Ed25519 keys. Both
-  // empty: no artifact loads. Read once by Engine::create.
+  // empty: no artifact loads. Read by Engine::create; Engine::setTrust
+  // replaces them.
   std::vector<std::filesystem::path> trusted_keys;  // PEM public keys (jinn keygen's NAME.pub)
   std::filesystem::path artifact_allowlist;  // one hex SHA-256 per line; empty: none
 };
@@ -151,6 +152,14 @@ class Engine {
   // compiler.
   Result<std::shared_ptr<Module>> loadArtifact(const std::filesystem::path& path);
 
+  // Re-reads the trust policy for artifacts (the files of
+  // EngineConfig::trusted_keys and artifact_allowlist, e.g. on a config
+  // reload). Loads from now on verify against it; modules already loaded stay
+  // loaded. On an unreadable key or allow-list it fails and changes nothing.
+  // Thread-safe.
+  Result<bool> setTrust(const std::vector<std::filesystem::path>& trusted_keys,
+                        const std::filesystem::path& artifact_allowlist);
+
   const std::filesystem::path& cacheDir() const;
   EngineImpl& impl() { return *impl_; }
 
@@ -159,6 +168,9 @@ class Engine {
   std::unique_ptr<EngineImpl> impl_;
 };
 
+// The compiled code stays mapped while any Module of it is alive, and is
+// unloaded (dlclose, and an artifact's memfd closed) when the last one is
+// destroyed: keep the shared_ptr for as long as a call may run.
 class Module {
  public:
   virtual ~Module() = default;

@@ -39,7 +39,7 @@ const char kUsage[] =
     "           [--max-output SIZE] [TRUST] FILE [ARGS...]\n"
     "  jinn serve -c CONFIG.toml\n"
     "  jinn check -c CONFIG.toml\n"
-    "  jinn compile FILE [--output ARTIFACT [--sign-key NAME.key]]\n"
+    "  jinn compile FILE... | FILE --output ARTIFACT [--sign-key NAME.key]\n"
     "  jinn keygen --out NAME\n"
     "  jinn bench FILE [--requests N] [--stdin FILE] [--timeout DUR] [--memory SIZE] [TRUST]\n"
     "  jinn call FILE [--method M] [--path P] [--header 'K: V']... [--body TEXT|@FILE]\n"
@@ -244,11 +244,14 @@ bool writeAtomically(const std::string& path, const std::string& data) {
   return true;
 }
 
-// `jinn compile FILE`: prints the cached .so. With --output: writes an artifact
+// `jinn compile FILE...`: compiles each into the cache and prints its cached
+// .so, one engine for all (a batch of small modules costs their compiles, not
+// a process each). With --output (one FILE): writes an artifact
 // (src/engine/artifact.h), signed with --sign-key, and prints "SHA256  ARTIFACT"
 // (sha256sum's format, ready for an allow-list).
 int cmdCompile(const std::vector<std::string>& argv) {
-  std::string file, output, sign_key;
+  std::vector<std::string> files;
+  std::string output, sign_key;
   for (size_t i = 0; i < argv.size(); ++i) {
     if (argv[i] == "--output" || argv[i] == "-o" || argv[i] == "--sign-key") {
       if (i + 1 >= argv.size()) return usageError(argv[i] + " needs a value");
@@ -258,14 +261,40 @@ int cmdCompile(const std::vector<std::string>& argv) {
       output = argv[i].substr(9);
     } else if (argv[i].rfind("--sign-key=", 0) == 0) {
       sign_key = argv[i].substr(11);
-    } else if (file.empty() && argv[i].rfind("--", 0) != 0) {
-      file = argv[i];
+    } else if (argv[i].rfind("--", 0) != 0) {
+      files.push_back(argv[i]);
     } else {
       return usageError("compile: unexpected " + argv[i]);
     }
   }
-  if (file.empty()) return usageError("compile: no FILE");
+  if (files.empty()) return usageError("compile: no FILE");
   if (!sign_key.empty() && output.empty()) return usageError("--sign-key needs --output");
+  if (!output.empty() && files.size() > 1) return usageError("--output takes one FILE");
+  if (output.empty() && files.size() > 1) {
+    auto engine = makeEngine();
+    if (!engine) return kExitJinnError;
+    int status = 0;
+    for (const std::string& f : files) {
+      std::string bytes;
+      if (!readFile(f, &bytes)) {
+        std::cerr << "jinn: " << f << ": cannot open file\n";
+        status = kExitJinnError;
+        continue;
+      }
+      auto module = jinn::artifact::hasMagic(bytes)
+                        ? jinn::Result<std::shared_ptr<jinn::Module>>(jinn::Error{
+                              f + ": already an artifact; compile the .wasm it came from"})
+                        : engine->loadBytes(bytes, f);
+      if (!module.ok()) {
+        std::cerr << "jinn: " << module.error().message << "\n";
+        status = kExitJinnError;
+        continue;
+      }
+      std::cout << module.value()->artifactPath().string() << "\n";
+    }
+    return status;
+  }
+  const std::string& file = files.front();
   std::string source;
   if (!readFile(file, &source)) {
     std::cerr << "jinn: " << file << ": cannot open file\n";

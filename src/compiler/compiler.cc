@@ -162,6 +162,8 @@ struct Compiler::Shared {
   // Validation results by wasm hash, so a repeated compile of the same bytes
   // costs a hash and a stat.
   std::unordered_map<std::string, ModuleInfo> infos;
+  // Held while the forwarders object is looked up or built (once per cache).
+  std::mutex forwarders_mutex;
 };
 
 Compiler::Compiler(CompilerConfig config) : config_(std::move(config)), shared_(std::make_shared<Shared>()) {
@@ -179,9 +181,12 @@ Compiler::Compiler(CompilerConfig config) : config_(std::move(config)), shared_(
   appendField(inputs, "cc", toolVersion(config_, config_.c_compiler));
   for (const std::string& flag : kCompilerFlags) appendField(inputs, "cc-flag", flag);
   appendField(inputs, "shim.c", embedded::shimC());
+  appendField(inputs, "shim_forwarders.c", embedded::forwardersC());
   appendField(inputs, "abi.h", embedded::abiH());
   appendField(inputs, "wasi_functions.def", embedded::wasiFunctionsDef());
-  key_prefix_ = std::string(kCacheFormat) + ":" + sha256Hex(inputs) + ":";
+  const std::string inputs_hash = sha256Hex(inputs);
+  key_prefix_ = std::string(kCacheFormat) + ":" + inputs_hash + ":";
+  forwarders_path_ = config_.cache_dir / "common" / ("forwarders-" + inputs_hash + ".o");
 }
 
 Result<Artifact> Compiler::compile(std::string_view input, std::string_view name) {
@@ -266,6 +271,58 @@ Result<Artifact> Compiler::compile(std::string_view input, std::string_view name
   }
 }
 
+Result<fs::path> Compiler::forwarders(std::string_view name) const {
+  std::lock_guard lock(shared_->forwarders_mutex);
+  std::error_code ec;
+  if (fs::exists(forwarders_path_, ec)) return forwarders_path_;
+
+  const fs::path tmp_root = config_.cache_dir / "tmp";
+  fs::create_directories(tmp_root);
+  std::string pattern =
+      (tmp_root / (forwarders_path_.stem().string() + "." + std::to_string(::getpid()) + ".XXXXXX"))
+          .string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Error{std::string(name) + ": cannot create a temp dir under " + tmp_root.string() + ": " +
+                 std::strerror(errno)};
+  }
+  TempDir dir{fs::path(pattern)};
+  const fs::path& tmp = dir.path();
+  fs::create_directories(tmp / "inc" / "runtime");
+  fs::create_directories(tmp / "inc" / "wasi");
+  writeFile(tmp / "inc" / "runtime" / "abi.h", embedded::abiH());
+  writeFile(tmp / "inc" / "wasi" / "wasi_functions.def", embedded::wasiFunctionsDef());
+  writeFile(tmp / "forwarders.c", embedded::forwardersC());
+
+  SubprocessOptions options;
+  options.cwd = tmp;
+  options.timeout = config_.timeout;
+  options.memory_bytes = config_.memory_bytes;
+  options.max_file_bytes = config_.max_output_bytes;
+  options.capture_bytes = 64u << 10;
+  // The modules' flags, as an object: the same code generation and ABI.
+  options.argv = {config_.c_compiler, "-c"};
+  for (const std::string& flag : kCompilerFlags) {
+    if (flag != "-shared" && flag.rfind("-Wl,", 0) != 0) options.argv.push_back(flag);
+  }
+  options.argv.insert(options.argv.end(), {"-Iinc", "forwarders.c", "-o", "forwarders.o"});
+  auto compiled = Subprocess(options).run();
+  if (!compiled) return Error{std::string(name) + ": " + compiled.error().message};
+  if (!compiled.value().succeeded()) {
+    return Error{childFailure(name, "C compiler (host forwarders)", compiled.value())};
+  }
+  const fs::path built = tmp / "forwarders.o";
+  int fd = ::open(built.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{std::string(name) + ": C compiler produced no forwarders.o"};
+  ::fsync(fd);
+  ::close(fd);
+  fs::create_directories(forwarders_path_.parent_path());
+  if (::rename(built.c_str(), forwarders_path_.c_str()) != 0) {
+    return Error{std::string(name) + ": cannot publish " + forwarders_path_.string() + ": " +
+                 std::strerror(errno)};
+  }
+  return forwarders_path_;
+}
+
 std::optional<Error> Compiler::build(std::string_view wasm, const std::string& wasm_hash,
                                      const ModuleInfo& info, const std::string& key,
                                      const fs::path& so_path, std::string_view name) const {
@@ -327,11 +384,18 @@ std::optional<Error> Compiler::build(std::string_view wasm, const std::string& w
   unit += "#include \"runtime/shim.c\"\n";
   writeFile(tmp / "unit.c", unit);
 
+  // Built only once translation worked: a module wasm2c cannot translate
+  // leaves nothing in the cache.
+  Result<fs::path> forwarders_object = forwarders(name);
+  if (!forwarders_object.ok()) return forwarders_object.error();
+
   // Relative include paths (cwd is the temp dir) keep the command line, and
   // so the output, independent of where the temp dir happens to be.
   options.argv = {config_.c_compiler};
   options.argv.insert(options.argv.end(), kCompilerFlags.begin(), kCompilerFlags.end());
-  options.argv.insert(options.argv.end(), {"-Iinc", "-I.", "unit.c", "-o", "module.so", "-lm"});
+  options.argv.insert(options.argv.end(), {"-Iinc", "-I.", "unit.c",
+                                           forwarders_object.value().string(), "-o", "module.so",
+                                           "-lm"});
   auto compiled = Subprocess(options).run();
   if (!compiled) return Error{std::string(name) + ": " + compiled.error().message};
   if (!compiled.value().succeeded()) return Error{childFailure(name, "C compiler", compiled.value())};

@@ -77,7 +77,12 @@ class Compiler {
                              const ModuleInfo& info, const std::string& key,
                              const std::filesystem::path& so_path, std::string_view name) const;
 
+  // The host forwarders (src/runtime/shim_forwarders.c) compiled once per
+  // cache and compiler configuration, linked into every module.
+  Result<std::filesystem::path> forwarders(std::string_view name) const;
+
   CompilerConfig config_;
+  std::filesystem::path forwarders_path_;  // <cache>/common/forwarders-<inputs hash>.o
   std::string key_prefix_;  // versions + flags + ABI, hashed into every key
   // Behind a pointer so Compiler stays movable; shared by moved-from copies.
   std::shared_ptr<Shared> shared_;

@@ -1,9 +1,10 @@
-# Turns the per-module C sources (shim.c, abi.h, wasi_functions.def) into byte
+# Turns the per-module C sources (shim.c, shim_forwarders.c, abi.h,
+# wasi_functions.def) into byte
 # arrays in a generated .cc, so the compiler can write them next to every
 # generated module and hash them into the cache key. Byte arrays rather than
 # raw strings: no delimiter can ever collide with the text.
 #
-# Invoked as: cmake -DOUT=<file.cc> -DSHIM_C=... -DABI_H=... -DWASI_DEF=... -P embed.cmake
+# Invoked as: cmake -DOUT=<file.cc> -DSHIM_C=... -DFORWARDERS_C=... -DABI_H=... -DWASI_DEF=... -P embed.cmake
 
 function(jinn_embed_array var path out_text)
   file(READ "${path}" hex HEX)
@@ -20,6 +21,7 @@ endfunction()
 
 set(arrays "")
 jinn_embed_array(ShimC "${SHIM_C}" arrays)
+jinn_embed_array(ForwardersC "${FORWARDERS_C}" arrays)
 jinn_embed_array(AbiH "${ABI_H}" arrays)
 jinn_embed_array(WasiFunctionsDef "${WASI_DEF}" arrays)
 
@@ -38,6 +40,7 @@ std::string_view view(const unsigned char* data, size_t size) {
 }  // namespace
 
 std::string_view shimC() { return view(kShimC, kShimCSize); }
+std::string_view forwardersC() { return view(kForwardersC, kForwardersCSize); }
 std::string_view abiH() { return view(kAbiH, kAbiHSize); }
 std::string_view wasiFunctionsDef() { return view(kWasiFunctionsDef, kWasiFunctionsDefSize); }
 

@@ -8,6 +8,7 @@
 namespace jinn::compiler::embedded {
 
 std::string_view shimC();            // src/runtime/shim.c
+std::string_view forwardersC();      // src/runtime/shim_forwarders.c
 std::string_view abiH();             // src/runtime/abi.h
 std::string_view wasiFunctionsDef(); // src/wasi/wasi_functions.def
 

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -30,31 +31,88 @@ std::filesystem::path defaultCacheDir() {
   return std::filesystem::temp_directory_path() / "jinn-cache";
 }
 
+// One dlopened shared object (a cache entry or a verified artifact in its
+// sealed memfd), shared by every Module loaded from it. The last Module to
+// go unloads it: calls hold their Module for as long as they run, so no
+// thread is executing or unwinding through the code when it is unmapped.
+// Nothing else in the process points into a module's code or data: the
+// function-type registry copies the types (runtime/host_api.cc), instances
+// and tables live for one call, the thread's instance buffer is cleared per
+// call.
+class Library {
+ public:
+  // The engine's table of loaded libraries, by key (the .so path, or
+  // "artifact:<so sha256>"). Shared with every Library, so one that outlives
+  // its engine can still take itself out.
+  struct Table {
+    std::mutex mu;
+    std::unordered_map<std::string, std::weak_ptr<const Library>> by_key;
+    // Sealed memfds of artifacts whose library stayed loaded after dlclose
+    // (glibc keeps an object marked NODELETE). They stay open for the life of
+    // the process: closing one would let its fd number, and so its
+    // /proc/self/fd/N name, be reused by another artifact that glibc would
+    // then resolve to this library (artifact.h).
+    std::vector<int> pinned_fds;
+  };
+
+  Library(std::shared_ptr<Table> table, std::string key, void* handle,
+          const jinn_module_desc* desc, int memfd)
+      : table_(std::move(table)), key_(std::move(key)), handle_(handle), desc_(desc),
+        memfd_(memfd) {}
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+
+  ~Library() {
+    {
+      std::lock_guard<std::mutex> lock(table_->mu);
+      // A load after the last Module went but before this ran may have put
+      // a fresh library under the key: only an expired entry is ours.
+      if (auto it = table_->by_key.find(key_); it != table_->by_key.end() && it->second.expired()) {
+        table_->by_key.erase(it);
+      }
+    }
+    ::dlclose(handle_);
+    if (memfd_ < 0) return;
+    const std::string path = "/proc/self/fd/" + std::to_string(memfd_);
+    if (void* still = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD); still != nullptr) {
+      ::dlclose(still);
+      std::lock_guard<std::mutex> lock(table_->mu);
+      table_->pinned_fds.push_back(memfd_);
+      return;
+    }
+    ::close(memfd_);
+  }
+
+  const jinn_module_desc& desc() const { return *desc_; }
+
+ private:
+  std::shared_ptr<Table> table_;
+  std::string key_;
+  void* handle_;
+  const jinn_module_desc* desc_;
+  int memfd_;  // -1 for a cache entry
+};
+
 class LoadedModule final : public Module {
  public:
-  LoadedModule(void* handle, const jinn_module_desc* desc, std::filesystem::path path,
+  LoadedModule(std::shared_ptr<const Library> library, std::filesystem::path path,
                std::shared_ptr<runtime::MemoryPool> pool)
-      : handle_(handle), desc_(desc), hash_(desc->wasm_hash), path_(std::move(path)),
+      : library_(std::move(library)), hash_(library_->desc().wasm_hash), path_(std::move(path)),
         pool_(std::move(pool)) {}
-  // The shared object stays mapped for the life of the process: a dlclose
-  // would race with any thread still unwinding through it, and artifacts are
-  // shared by every Module loaded from the same file anyway.
-  ~LoadedModule() override = default;
 
   CallResult call(const CallOptions& options) const override {
     CallResult result;
-    runtime::runCall(*desc_, *pool_, options, result);
+    runtime::runCall(library_->desc(), *pool_, options, result);
     return result;
   }
   void call(const CallOptions& options, CallResult& result) const override {
-    runtime::runCall(*desc_, *pool_, options, result);
+    runtime::runCall(library_->desc(), *pool_, options, result);
   }
   const std::string& hash() const override { return hash_; }
   const std::filesystem::path& artifactPath() const override { return path_; }
 
  private:
-  void* handle_;
-  const jinn_module_desc* desc_;
+  std::shared_ptr<const Library> library_;
   std::string hash_;
   std::filesystem::path path_;
   std::shared_ptr<runtime::MemoryPool> pool_;
@@ -66,7 +124,7 @@ class EngineImpl {
  public:
   EngineImpl(EngineConfig config, artifact::TrustPolicy trust)
       : config_(std::move(config)),
-        trust_(std::move(trust)),
+        trust_(std::make_shared<const artifact::TrustPolicy>(std::move(trust))),
         compiler_(compiler::CompilerConfig{config_.cache_dir, config_.c_compiler,
                                            config_.translator, config_.compile_timeout,
                                            config_.compile_memory_bytes}),
@@ -85,14 +143,12 @@ class EngineImpl {
     return open(artifact.value().so_path, name);
   }
 
-  // dlopen + check + bind + init, once per artifact path.
+  // dlopen + check + bind + init, once per loaded .so: a path already
+  // loaded (by a Module still alive) is shared.
   Result<std::shared_ptr<Module>> open(const std::filesystem::path& so_path, std::string_view name) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(load_mu_);
     const std::string key = so_path.string();
-    if (auto it = loaded_.find(key); it != loaded_.end()) {
-      return std::shared_ptr<Module>(
-          std::make_shared<LoadedModule>(it->second.first, it->second.second, so_path, pool_));
-    }
+    if (auto library = find(key)) return module(std::move(library), so_path);
     void* handle = dlopen(key.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* why = dlerror();
@@ -106,25 +162,23 @@ class EngineImpl {
     }
     desc->bind(&runtime::hostApi());
     desc->init_module();
-    loaded_.emplace(key, std::make_pair(handle, desc));
-    return std::shared_ptr<Module>(std::make_shared<LoadedModule>(handle, desc, so_path, pool_));
+    return module(publish(key, handle, desc, -1), so_path);
   }
 
   // Verifies `file` (the whole artifact, in memory) and runs only those bytes:
   // they are copied into a sealed memfd and dlopened from there, so the file
-  // on disk may change underneath without effect. Once per distinct .so.
+  // on disk may change underneath without effect. Once per distinct .so
+  // while a Module of it is alive.
   Result<std::shared_ptr<Module>> loadArtifact(std::string_view file,
                                                const std::filesystem::path& path,
                                                std::string_view name) {
-    Result<artifact::Verified> verified = artifact::verify(file, trust_, name);
+    std::shared_ptr<const artifact::TrustPolicy> trust = trust_.load();
+    Result<artifact::Verified> verified = artifact::verify(file, *trust, name);
     if (!verified.ok()) return verified.error();
     const artifact::Verified& v = verified.value();
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(load_mu_);
     const std::string key = "artifact:" + v.so_hash;
-    if (auto it = loaded_.find(key); it != loaded_.end()) {
-      return std::shared_ptr<Module>(
-          std::make_shared<LoadedModule>(it->second.first, it->second.second, path, pool_));
-    }
+    if (auto library = find(key)) return module(std::move(library), path);
     Result<artifact::Opened> opened = artifact::openVerified(v, name);
     if (!opened.ok()) return opened.error();
     void* handle = opened.value().handle;
@@ -138,23 +192,42 @@ class EngineImpl {
     }
     desc->bind(&runtime::hostApi());
     desc->init_module();
-    loaded_.emplace(key, std::make_pair(handle, desc));
-    artifact_fds_.emplace(handle, opened.value().fd);
-    return std::shared_ptr<Module>(std::make_shared<LoadedModule>(handle, desc, path, pool_));
+    return module(publish(key, handle, desc, opened.value().fd), path);
   }
 
   const EngineConfig& config() const { return config_; }
 
+  void setTrust(artifact::TrustPolicy trust) {
+    trust_.store(std::make_shared<const artifact::TrustPolicy>(std::move(trust)));
+  }
+
  private:
+  std::shared_ptr<const Library> find(const std::string& key) {
+    std::lock_guard<std::mutex> lock(libraries_->mu);
+    auto it = libraries_->by_key.find(key);
+    return it == libraries_->by_key.end() ? nullptr : it->second.lock();
+  }
+  std::shared_ptr<const Library> publish(const std::string& key, void* handle,
+                                         const jinn_module_desc* desc, int memfd) {
+    auto library = std::make_shared<const Library>(libraries_, key, handle, desc, memfd);
+    std::lock_guard<std::mutex> lock(libraries_->mu);
+    libraries_->by_key[key] = library;
+    return library;
+  }
+  std::shared_ptr<Module> module(std::shared_ptr<const Library> library,
+                                 const std::filesystem::path& path) {
+    return std::make_shared<LoadedModule>(std::move(library), path, pool_);
+  }
+
   EngineConfig config_;
-  artifact::TrustPolicy trust_;
+  // Replaced whole by setTrust; a load verifies against the one it read.
+  std::atomic<std::shared_ptr<const artifact::TrustPolicy>> trust_;
   compiler::Compiler compiler_;
   std::shared_ptr<runtime::MemoryPool> pool_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::pair<void*, const jinn_module_desc*>> loaded_;
-  // dlopen handle -> the sealed memfd it was loaded from. The fd must stay open
-  // while the library is loaded and be closed only after its dlclose (artifact.h).
-  std::unordered_map<void*, int> artifact_fds_;
+  // Held across a load (dlopen, bind, init), so one .so is loaded once;
+  // never taken by a Library's unload.
+  std::mutex load_mu_;
+  std::shared_ptr<Library::Table> libraries_ = std::make_shared<Library::Table>();
 };
 
 Result<std::shared_ptr<Engine>> Engine::create(EngineConfig config) {
@@ -183,6 +256,14 @@ Result<std::shared_ptr<Module>> Engine::loadFile(const std::filesystem::path& pa
     return impl_->loadArtifact(bytes.value(), std::filesystem::absolute(path), path.string());
   }
   return impl_->loadBytes(bytes.value(), path.string());
+}
+
+Result<bool> Engine::setTrust(const std::vector<std::filesystem::path>& trusted_keys,
+                              const std::filesystem::path& artifact_allowlist) {
+  auto trust = artifact::TrustPolicy::load(trusted_keys, artifact_allowlist);
+  if (!trust.ok()) return trust.error();
+  impl_->setTrust(std::move(trust.value()));
+  return true;
 }
 
 Result<std::shared_ptr<Module>> Engine::loadBytes(std::string_view bytes, std::string_view name) {

@@ -296,8 +296,21 @@ void App::reloadConfig(const std::filesystem::path& file) {
     log_.line("reload: config refused, the old one keeps serving:\n" + config.error().message);
     return;
   }
+  // Trusted keys and the allow-list go with the config: the functions it
+  // loads, and every artifact loaded from now on, verify against them.
+  const config::ServerConfig& next = config.value().server;
+  if (auto trust = engine_->setTrust(next.trusted_keys, next.artifact_allowlist); !trust.ok()) {
+    log_.line("reload: config refused, the old one keeps serving:\n" + trust.error().message);
+    return;
+  }
+  const config::ServerConfig previous = state_.load()->config.server;
   auto applied = apply(std::move(config.value()));
   if (!applied.ok()) {
+    if (auto back = engine_->setTrust(previous.trusted_keys, previous.artifact_allowlist);
+        !back.ok()) {
+      log_.line("reload: the old trusted keys cannot be read again, the new ones stay: " +
+                back.error().message);
+    }
     log_.line("reload: functions failed, the old config keeps serving:\n" +
               applied.error().message);
     return;

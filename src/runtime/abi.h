@@ -1,7 +1,8 @@
 /* The binary contract between the jinn host and a compiled module (.so).
  *
  * A compiled module is the wasm2c output for one .wasm plus src/runtime/shim.c,
- * built as one translation unit with -fvisibility=hidden. It exports exactly one
+ * built as one translation unit with -fvisibility=hidden, linked with the
+ * host forwarders of src/runtime/shim_forwarders.c (compiled once). It exports exactly one
  * symbol, `jinn_module_v<JINN_ABI_VERSION>`, a `jinn_module_desc`. Everything the
  * generated code needs from outside (the wasm_rt_* runtime and the WASI imports)
  * is resolved inside the .so by shim forwarders that call through the

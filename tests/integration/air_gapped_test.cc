@@ -294,4 +294,80 @@ TEST_F(AirGapped, UnsignedArtifactNeedsTheAllowList) {
   EXPECT_EQ(allowed.exit_code, 0) << describe(allowed);
 }
 
+// Trusted keys and the allow-list are read again with the config on SIGHUP:
+// an artifact signed by a key added to the config, or allow-listed since,
+// loads after the reload; dropped again, it is refused from the next load
+// on, while the functions still trusted keep serving.
+TEST_F(AirGapped, TrustReloadsWithTheConfigOnSighup) {
+  Ran k = run(build_, {"keygen", "--out", "next"});
+  ASSERT_EQ(k.exit_code, 0) << describe(k);
+  fs::copy_file(guestPath("serve_v2"), build_.dir / "hello2.wasm");
+  Ran c = run(build_,
+              {"compile", "hello2.wasm", "--output", "next.jart", "--sign-key", "next.key"});
+  ASSERT_EQ(c.exit_code, 0) << describe(c);
+  Ran u = run(build_, {"compile", "hello.wasm", "--output", "unsigned.jart"});
+  ASSERT_EQ(u.exit_code, 0) << describe(u);
+  fs::create_directories(host_.dir / "fns");
+  fs::copy_file(build_.dir / "next.jart", host_.dir / "fns" / "next.jart");
+  fs::copy_file(build_.dir / "unsigned.jart", host_.dir / "fns" / "unsigned.jart");
+  fs::copy_file(build_.dir / "next.pub", host_.dir / "next.pub");
+  auto config = [&](const std::string& keys) {
+    writeFile(host_.dir / "jinn.toml",
+              "[server]\nlisten = \"127.0.0.1:0\"\ntrusted_keys = [" + keys +
+                  "]\nartifact_allowlist = \"allowed.txt\"\nfirst_hit_wait = \"30s\"\n\n"
+                  "[[route]]\npath = \"/hello\"\nfunction = \"hello.jart\"\n\n"
+                  "[[route]]\npath = \"/t/{function}\"\nfunctions_dir = \"fns/{function}.jart\"\n");
+  };
+  writeFile(host_.dir / "allowed.txt", "");
+  config("\"ci.pub\"");
+  pid_t pid = -1;
+  Ran ended;
+  const uint16_t port = serve(&pid, &ended);
+  ASSERT_NE(port, 0) << "serve did not start:\n" << describe(ended);
+  const fs::path log = host_.dir / ".serve.err";
+  auto status = [&](const std::string& target) {
+    const std::string r = httpGet(port, target);
+    return r.size() >= 12 ? std::atoi(r.c_str() + 9) : 0;
+  };
+  EXPECT_EQ(status("/hello"), 200);
+  EXPECT_EQ(status("/t/next"), 500);
+  EXPECT_EQ(status("/t/unsigned"), 500);
+  EXPECT_NE(readAll(log).find("next.jart: artifact is not signed by a trusted key"),
+            std::string::npos)
+      << readAll(log);
+
+  // Reloads by SIGHUP and waits for the log to say it was applied.
+  auto reload = [&](int nth) {
+    ::kill(pid, SIGHUP);
+    const auto deadline = Clock::now() + 30s;
+    auto applied = [&] {
+      const std::string text = readAll(log);
+      int n = 0;
+      for (size_t at = text.find("reload: config applied"); at != std::string::npos;
+           at = text.find("reload: config applied", at + 1)) {
+        ++n;
+      }
+      return n;
+    };
+    while (Clock::now() < deadline && applied() < nth) std::this_thread::sleep_for(20ms);
+    ASSERT_GE(applied(), nth) << readAll(log);
+  };
+
+  config("\"ci.pub\", \"next.pub\"");
+  writeFile(host_.dir / "allowed.txt", u.out);  // `jinn compile` printed the line
+  reload(1);
+  const std::string next = httpGet(port, "/t/next");
+  EXPECT_EQ(next.rfind("HTTP/1.1 200", 0), 0u) << next << readAll(log);
+  EXPECT_NE(next.find("version 2"), std::string::npos) << next;
+  EXPECT_EQ(status("/t/unsigned"), 200);
+
+  config("\"ci.pub\"");
+  writeFile(host_.dir / "allowed.txt", "");
+  reload(2);
+  EXPECT_EQ(status("/t/next"), 500);
+  EXPECT_EQ(status("/t/unsigned"), 500);
+  EXPECT_EQ(status("/hello"), 200);  // still signed by a trusted key
+  stop(pid);
+}
+
 }  // namespace

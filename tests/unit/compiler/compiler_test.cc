@@ -68,17 +68,22 @@ class CompilerTest : public ::testing::Test {
     return c;
   }
 
-  // A C compiler wrapper that counts real compiles (not --version probes).
+  // A C compiler wrapper that counts real compiles (not --version probes):
+  // modules (linked with -shared) in "count", the host forwarders object
+  // (-c, once per cache) in "count.forwarders".
   std::string countingCompiler() {
     fs::path script = root_ / "counting-cc";
     std::ofstream(script) << "#!/bin/sh\n"
-                          << "if [ \"$1\" != \"--version\" ]; then echo x >> '" << (root_ / "count").string()
-                          << "'; fi\nexec cc \"$@\"\n";
+                          << "case \" $* \" in\n"
+                          << "  *\" -shared \"*) echo x >> '" << (root_ / "count").string() << "';;\n"
+                          << "  *\" -c \"*) echo x >> '" << (root_ / "count.forwarders").string()
+                          << "';;\n"
+                          << "esac\nexec cc \"$@\"\n";
     fs::permissions(script, fs::perms::owner_all);
     return script.string();
   }
-  int compileCount() const {
-    std::ifstream in(root_ / "count");
+  int compileCount(const char* file = "count") const {
+    std::ifstream in(root_ / file);
     int lines = 0;
     std::string line;
     while (std::getline(in, line)) ++lines;
@@ -324,6 +329,7 @@ TEST_F(CompilerTest, CompilesAndCaches) {
   ASSERT_TRUE(third.ok()) << third.error().message;
   EXPECT_EQ(third.value().so_path, a.so_path);
   EXPECT_EQ(compileCount(), 1);
+  EXPECT_EQ(compileCount("count.forwarders"), 1);  // once per cache, not per Compiler
   std::printf("[ timing ] cold compile %.1f ms, cached %.3f ms\n",
               std::chrono::duration<double, std::milli>(cold).count(),
               std::chrono::duration<double, std::milli>(warm).count());
@@ -354,6 +360,7 @@ TEST_F(CompilerTest, ConcurrentCompilesOfOneModuleCompileOnce) {
   }
   for (const auto& p : paths) EXPECT_EQ(p, paths[0]);
   EXPECT_EQ(compileCount(), 1);
+  EXPECT_EQ(compileCount("count.forwarders"), 1);
   EXPECT_EQ(countSharedObjects(), 1);
   EXPECT_EQ(countTempEntries(), 0);
 }
