@@ -51,6 +51,10 @@ trap bench_cleanup EXIT
 bench_spawn() {
   local out=$1 err=$2
   shift 2
+  # Emptied here, before the background start, so that a reader waiting for a
+  # line never sees what an earlier process of the same name wrote.
+  : >"$out"
+  : >"$err"
   "$@" >"$out" 2>"$err" &
   SPAWNED=$!
   BENCH_PIDS+=("$SPAWNED")

@@ -75,8 +75,8 @@ set xtics rotate by -15 left
 set bmargin 5
 set key off
 plot "$RAW/coldstart.dat" using 0:2:xtic(1) with boxes lc rgb "#4477aa", \
-     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
-     "" using 0:(\$2 * 1.35):(sprintf("%.1f ms", \$2)) with labels
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" lw 1.5 ps 0, \
+     "" using 0:(\$4 * 1.4):(sprintf("%.1f ms", \$2)) with labels
 GP
 } | gnuplot
 

@@ -22,7 +22,7 @@ shared_peers_down
 {
   plot_start "$OUT/latency.png" ""
   cat <<GP
-set terminal pngcairo size 1200,480 font "DejaVu Sans,10" noenhanced
+set terminal pngcairo size 1200,560 font "DejaVu Sans,10" noenhanced
 set output "$OUT/latency.png"
 set logscale xy
 set xtics ($(echo "$CONNECTIONS" | sed 's/\([0-9]\+\)/"\1" \1/g; s/ "/, "/g'))
@@ -30,13 +30,14 @@ set xrange [$(echo "$CONNECTIONS" | awk '{ print $1 * 0.8 }'):$(echo "$CONNECTIO
 set xlabel "concurrent connections"
 set ylabel "latency (ms, log scale)"
 set key off
+set bmargin 9
 set multiplot layout 1,3 title "Order-tax POST, 1 server core, wrk on the other, $LAT_DURATION per point: latency (lower is better)"
 GP
   col=0
   for what in "p50:5" "p99:6" "p99.9:7"; do
     col=$((col + 1))
     name=${what%%:*} field=${what##*:}
-    [ "$col" = 3 ] && echo 'set key outside right top vertical'
+    [ "$col" = 3 ] && echo 'set key at screen 0.5, 0.01 center bottom horizontal maxcols 3 maxrows 2 samplen 2'
     echo "set title \"$name\""
     printf 'plot '
     sep=""

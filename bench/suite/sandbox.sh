@@ -40,7 +40,7 @@ done
 # Plot 1: stacked instantiate/run/teardown per guest.
 awk -F'\t' 'NR > 1 { print $2 "\t" $6 "\t" $7 "\t" $8 "\t" $4 }' "$TSV" >"$RAW/sandbox.dat"
 {
-  plot_start "$OUT/sandbox.png" "Per-call sandbox cost, jinn bench, $CALLS calls each, p50 (lower is better)"
+  plot_start "$OUT/sandbox.png" "Per-call sandbox cost, jinn bench, $CALLS calls each: p50 parts, total p50 above (lower is better)"
   cat <<GP
 set style data histograms
 set style histogram rowstacked
@@ -53,7 +53,8 @@ set bmargin 7
 set key inside left top
 plot "$RAW/sandbox.dat" using 2:xtic(1) title "instantiate" lc rgb "#4477aa", \
      "" using 3 title "run" lc rgb "#ee8866", \
-     "" using 4 title "teardown" lc rgb "#44aa99"
+     "" using 4 title "teardown" lc rgb "#44aa99", \
+     "" using 0:(\$2 + \$3 + \$4):(sprintf("%.2f", \$5)) with labels font ",9" offset 0,0.8 notitle
 GP
 } | gnuplot
 # Plot 2: cost against initial memory (the minimal guest).
@@ -66,6 +67,7 @@ set xlabel "initial linear memory (KiB, log scale)"
 set ylabel "microseconds per call"
 set yrange [0:*]
 set xtics ($(awk -F'\t' '{ printf "%s\"%s\" %s", (NR > 1 ? ", " : ""), ($1 >= 1024 ? $1 / 1024 " MiB" : $1 " KiB"), $1 }' "$RAW/sandbox-memory.dat"))
+set xrange [45:95000]
 set key inside left top
 plot "$RAW/sandbox-memory.dat" using 1:2 with linespoints lw 2 pt 7 title "total p50", \
      "" using 1:3 with linespoints lw 2 pt 5 title "total p99", \

@@ -42,7 +42,9 @@ set xtics rotate by -20 left
 set key inside right top
 set bmargin 6
 plot "$RAW/throughput.dat" using 2:xtic(1) title "1 server core (wrk on the other)" lc rgb "#4477aa", \
-     "" using 3 title "2 cores (servers and wrk share both)" lc rgb "#ee8866"
+     "" using 3 title "2 cores (servers and wrk share both)" lc rgb "#ee8866", \
+     "" using (\$0 - 0.17):2:(sprintf("%.0f", \$2)) with labels font ",8" offset 0,0.7 notitle, \
+     "" using (\$0 + 0.17):3:(sprintf("%.0f", \$3)) with labels font ",8" offset 0,0.7 notitle
 GP
 } | gnuplot
 
