@@ -4,7 +4,7 @@
 #   order_tax_c.wasm   examples/order-tax/order_tax.c (clang --target=wasm32-wasi)
 #   order_tax_rs.wasm  order_tax.rs (Debian's rustc, wasm32-wasi, the jinn Rust SDK)
 #   order_tax_as.wasm  order_tax.ts (AssemblyScript + WASI shim from npm, the jinn SDK)
-#   compute.wasm, compute   compute.c as wasm32-wasi and natively (cc -O2)
+#   compute.wasm, compute, compute_clang   compute.c as wasm32-wasi and natively (cc -O2, clang -O2)
 #   mem_<KiB>k.wat     a minimal function with that much initial linear memory
 # npm packages go to BENCH_TOOLS (default ~/.cache/jinn-bench), outside the
 # repository; versions are the ones templates/assemblyscript/package.json pins.
@@ -21,6 +21,7 @@ log "guests: C"
 clang "${WASI_CFLAGS[@]}" "$ROOT/examples/order-tax/order_tax.c" -o "$OUT/order_tax_c.wasm"
 clang "${WASI_CFLAGS[@]}" -Wall -Wno-unused-function -Werror "$HERE/compute.c" -o "$OUT/compute.wasm"
 cc -O2 -Wall -Wno-unused-function -Werror "$HERE/compute.c" -o "$OUT/compute"
+clang -O2 -Wall -Wno-unused-function -Werror "$HERE/compute.c" -o "$OUT/compute_clang"
 
 log "guests: Rust"
 /usr/bin/rustc --edition 2021 --target wasm32-wasi -O -C strip=symbols -D warnings \

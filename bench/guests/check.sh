@@ -42,10 +42,12 @@ for g in c rs as; do
 done
 
 native=$("$OUT/compute" 50000 2)
+clang_native=$("$OUT/compute_clang" 50000 2)
 wasm=$("$JINN" run "$OUT/compute.wasm" 50000 2)
 digest() { sed -n 's/.*"digest":"\([0-9a-f]*\)".*/\1/p' <<<"$1"; }
-if [ -z "$(digest "$native")" ] || [ "$(digest "$native")" != "$(digest "$wasm")" ]; then
-  echo "FAIL compute: native $native, wasm $wasm" >&2
+if [ -z "$(digest "$native")" ] || [ "$(digest "$native")" != "$(digest "$wasm")" ] ||
+  [ "$(digest "$native")" != "$(digest "$clang_native")" ]; then
+  echo "FAIL compute: native $native, clang $clang_native, wasm $wasm" >&2
   fails=$((fails + 1))
 fi
 [ "$fails" = 0 ] || exit 1
