@@ -138,6 +138,24 @@ WAT
   done
 }
 
+# functions_dir_conf FILE TREE MAX_LOADED FUNCTION_THREADS: a config with one
+# functions_dir route /t/{tenant}/{function} over TREE/<tenant>/<function>.wat.
+functions_dir_conf() {
+  cat >"$1" <<CONF
+[server]
+listen = "127.0.0.1:0"
+access_log = "off"
+workers = 1
+function_threads = $4
+max_loaded_functions = $3
+first_hit_wait = "30s"
+
+[[route]]
+path = "/t/{tenant}/{function}"
+functions_dir = "$2/{tenant}/{function}.wat"
+CONF
+}
+
 # timed_tenant_calls PORT OUT FIRST COUNT: GETs /t/t<i/10>/f<i> for i in
 # FIRST..FIRST+COUNT-1 from one curl process over one kept-alive connection
 # (so the times are the server's and the loopback's, not curl's start-up);

@@ -47,7 +47,7 @@ LOAD_BEFORE=$(load_average)
 log "installing what is missing (scripts/setup.sh, then the benchmark's own packages)"
 bash "$ROOT/scripts/setup.sh" >&2
 need_packages wrk nginx-light gnuplot-nox curl util-linux
-command -v node >/dev/null && command -v npm >/dev/null || need_packages nodejs npm
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then need_packages nodejs npm; fi
 need_jinn
 export JINN_CACHE_DIR=${JINN_CACHE_DIR:-$BENCH_TMP/cache}
 G=$BENCH_TMP/guests

@@ -42,17 +42,7 @@ cold node "Node.js node:wasi, C guest" -- $(node_cmd "$G/order_tax_c.wasm" "$POR
 # artifact precompiled): the per-function cold start of a functions_dir route.
 write_tenant_functions "$BENCH_TMP/cold-tenants" 0 20
 for f in "$BENCH_TMP"/cold-tenants/*/*.wat; do "$JINN" compile "$f" >/dev/null; done
-cat >"$BENCH_TMP/cold-dir.toml" <<CONF
-[server]
-listen = "127.0.0.1:0"
-access_log = "off"
-workers = 1
-function_threads = 1
-
-[[route]]
-path = "/t/{tenant}/{function}"
-functions_dir = "$BENCH_TMP/cold-tenants/{tenant}/{function}.wat"
-CONF
+functions_dir_conf "$BENCH_TMP/cold-dir.toml" "$BENCH_TMP/cold-tenants" 20 1
 bench_spawn /dev/null "$BENCH_TMP/cold-dir.err" "$JINN" serve -c "$BENCH_TMP/cold-dir.toml"
 CD_PID=$SPAWNED
 CD_PORT=$(wait_for_line "$BENCH_TMP/cold-dir.err" 'listening on 127\.0\.0\.1:([0-9]+)' "$CD_PID") || die "jinn did not start"

@@ -32,19 +32,7 @@ for n in $DENSITY_STEPS; do
     mkdir -p "$tree/t$((i / 10))"
     ln "$BENCH_TMP/density-all/t$((i / 10))/f$i.wat" "$tree/t$((i / 10))/f$i.wat"
   done
-  cat >"$BENCH_TMP/density-$n.toml" <<CONF
-[server]
-listen = "127.0.0.1:0"
-access_log = "off"
-workers = 1
-function_threads = 1
-max_loaded_functions = $n
-first_hit_wait = "30s"
-
-[[route]]
-path = "/t/{tenant}/{function}"
-functions_dir = "$tree/{tenant}/{function}.wat"
-CONF
+  functions_dir_conf "$BENCH_TMP/density-$n.toml" "$tree" "$n" 1
   bench_spawn /dev/null "$BENCH_TMP/density-$n.err" taskset -c "${SERVER_CPU:-0}" "$JINN" serve -c "$BENCH_TMP/density-$n.toml"
   pid=$SPAWNED
   port=$(wait_for_line "$BENCH_TMP/density-$n.err" 'listening on 127\.0\.0\.1:([0-9]+)' "$pid") || die "jinn did not start"

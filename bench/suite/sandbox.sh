@@ -50,6 +50,7 @@ set ylabel "microseconds per call"
 set yrange [0:*]
 set xtics rotate by -25 left
 set bmargin 7
+set offsets 0, 0, graph 0.1, 0
 set key inside left top
 plot "$RAW/sandbox.dat" using 2:xtic(1) title "instantiate" lc rgb "#4477aa", \
      "" using 3 title "run" lc rgb "#ee8866", \

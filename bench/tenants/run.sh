@@ -25,19 +25,7 @@ find "$BENCH_TMP/tenants" -name '*.wat' -print0 | xargs -0 -P 2 -n 1 "$JINN" com
 t1=$(date +%s.%N)
 COMPILE_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 
-cat >"$BENCH_TMP/jinn.toml" <<CONF
-[server]
-listen = "127.0.0.1:0"
-access_log = "off"
-workers = 1
-function_threads = 2
-max_loaded_functions = $MAX_LOADED
-first_hit_wait = "30s"
-
-[[route]]
-path = "/t/{tenant}/{function}"
-functions_dir = "$BENCH_TMP/tenants/{tenant}/{function}.wat"
-CONF
+functions_dir_conf "$BENCH_TMP/jinn.toml" "$BENCH_TMP/tenants" "$MAX_LOADED" 2
 bench_spawn /dev/null "$BENCH_TMP/err" "$JINN" serve -c "$BENCH_TMP/jinn.toml"
 JINN_PID=$SPAWNED
 PORT=$(wait_for_line "$BENCH_TMP/err" 'listening on 127\.0\.0\.1:([0-9]+)' "$JINN_PID") || die "jinn did not start"

@@ -55,7 +55,7 @@ mkdir -p "$RESULTS_DIR"
   echo "- jinn: $(jinn_revision), $(basename "$WASM")"
   echo "- $($NGINX -v 2>&1), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
   echo "- servers (nginx, native backend, jinn) pinned to CPU $SERVER_CPU; wrk pinned to CPU $CLIENT_CPU"
-  echo "- each peer: one checked request, 2 s warm-up, then \`wrk -t1 -c$CONNECTIONS -d$DURATION --latency -s bench/wrk/post.lua\`"
+  echo "- each peer: one checked request, ${WARMUP:-2s} warm-up, then \`wrk -t1 -c$CONNECTIONS -d$DURATION --latency -s bench/wrk/post.lua\`"
   echo "  (POST \`$ORDER\`); access logs off everywhere"
   echo
   echo "| peer | req/s | p50 | p99 | non-2xx | socket errors |"
