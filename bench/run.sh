@@ -97,6 +97,7 @@ ELAPSED=$(($(date +%s) - START_S))
   echo "- scenarios run: $SCENARIOS"
   echo "- every figure is measured in this run; ratios are against a peer measured in this run, minutes apart on the same machine"
   echo
+  source "$ROOT/bench/headline.sh"
   cat "$RAW"/*.md
 } >"$OUT/report.md"
 log "report: ${OUT#"$ROOT"/}/report.md ($(ls "$OUT"/*.png 2>/dev/null | wc -l) plots), in $ELAPSED s"
