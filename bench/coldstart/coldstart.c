@@ -5,10 +5,12 @@
 // from the first fork to that answer, stops the processes (SIGTERM, then
 // SIGKILL after 5 s) and repeats.
 //
-// Usage: coldstart -p PORT [-u PATH] [-d BODY] [-e EXPECT] [-n RUNS]
+// Usage: coldstart -p PORT [-u PATH] [-d BODY] [-e EXPECT] [-n RUNS] [-l LOG]
 //                  -- CMD [ARG...] [-- CMD [ARG...]]...
-// Output: one line per run, the milliseconds. Exit 1 when a run gets no
-// good answer within 30 s (its processes are stopped all the same).
+// Output: one line per run, the milliseconds. The commands' stdout and
+// stderr are appended to LOG (default /dev/null). Exit 1 when a run gets no
+// good answer within 30 s or a command exits first (the others are stopped
+// all the same).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
   const char* path = "/";
   const char* body = "";
   const char* expect = "";
+  const char* log = "/dev/null";
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; ++i) {
     if (i + 1 >= argc) break;
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
     else if (strcmp(argv[i], "-d") == 0) body = argv[++i];
     else if (strcmp(argv[i], "-e") == 0) expect = argv[++i];
     else if (strcmp(argv[i], "-n") == 0) runs = atoi(argv[++i]);
+    else if (strcmp(argv[i], "-l") == 0) log = argv[++i];
     else break;
   }
   char** commands[kMaxCommands];
@@ -109,23 +113,37 @@ int main(int argc, char** argv) {
     for (int c = 0; c < ncommands; ++c) {
       pids[c] = fork();
       if (pids[c] == 0) {
-        int devnull = open("/dev/null", O_RDWR);
+        int devnull = open("/dev/null", O_RDONLY);
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
+        dup2(out, 1);
+        dup2(out, 2);
         execvp(commands[c][0], commands[c]);
         _exit(127);
       }
     }
-    int ok = 0;
-    while (!ok && now_ms() - t0 < 30000) {
+    int ok = 0, exited = -1, running = ncommands;
+    while (!ok && exited < 0 && now_ms() - t0 < 30000) {
       ok = try_once(port, request, expect);
-      if (!ok) usleep(100);
+      if (ok) break;
+      for (int c = 0; c < running; ++c) {
+        if (waitpid(pids[c], NULL, WNOHANG) == pids[c]) {
+          exited = c;  // the index of its command: pids[] is in the same order until here
+          break;
+        }
+      }
+      usleep(100);
     }
     double t1 = now_ms();
-    stop(pids, ncommands);
+    if (exited >= 0) pids[exited] = pids[--running];  // reaped already: not stopped again
+    stop(pids, running);
+    if (exited >= 0) {
+      fprintf(stderr, "coldstart: %s exited before a good answer on port %d (its output: %s)\n", commands[exited][0],
+              port, log);
+      return 1;
+    }
     if (!ok) {
-      fprintf(stderr, "coldstart: no good answer on port %d within 30 s\n", port);
+      fprintf(stderr, "coldstart: no good answer on port %d within 30 s (output of the commands: %s)\n", port, log);
       return 1;
     }
     printf("%.3f\n", t1 - t0);

@@ -12,7 +12,7 @@ printf 'peer\tlabel\tp50_ms\tmin_ms\tmax_ms\truns\n' >"$TSV"
 cold() {
   local peer=$1 label=$2
   shift 2
-  "$BENCH_TMP/coldstart" -p "$PORT" -u /order -d "$ORDER" -e "$ORDER_ANSWER" -n $((COLD_RUNS + 1)) "$@" \
+  "$BENCH_TMP/coldstart" -p "$PORT" -u /order -d "$ORDER" -e "$ORDER_ANSWER" -n $((COLD_RUNS + 1)) -l "$RAW/cold-$peer.log" "$@" \
     >"$RAW/cold-$peer.txt" || die "cold start of $label failed"
   tail -n +2 "$RAW/cold-$peer.txt" | sort -n | awk -v peer="$peer" -v label="$label" '
     { a[NR] = $1 }
