@@ -2,6 +2,7 @@
 # next to its peer's from the same run, read back from the scenarios' TSV
 # files in RAW. Sourced by bench/run.sh after the scenarios.
 # shellcheck shell=bash
+source "$ROOT/bench/suite/http_peers.sh"
 
 # tsv FILE KEYCOL KEY [KEYCOL2 KEY2] VALCOL: one value from a scenario's table.
 tsv() {
@@ -40,7 +41,10 @@ if [ -f "$RAW/coldstart.tsv" ]; then
     v=$(tsv coldstart.tsv 1 "$p" 3)
     echo "| 3. cold start, process to first 200 (p50) | $j ms | $(tsv coldstart.tsv 1 "$p" 2) | $v ms | $(ratio "$j" "$v")x (lower is better) |"
   done
-  echo "| 3. first call of a function not loaded yet, running server (p50) | $FIRST_HIT ms | second call of it | $SECOND_HIT ms | |"
+  if [ -f "$RAW/coldstart-hit.tsv" ]; then
+    read -r first second < <(tail -n 1 "$RAW/coldstart-hit.tsv")
+    echo "| 3. first call of a function not loaded yet, running server (p50) | $first ms | second call of it | $second ms | |"
+  fi
 fi
 if [ -f "$RAW/sandbox.tsv" ]; then
   j=$(tsv sandbox.tsv 1 c 4)

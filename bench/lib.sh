@@ -38,10 +38,15 @@ need_jinn() {
 # --- processes and scratch space -------------------------------------------------
 BENCH_TMP=$(mktemp -d /tmp/jinn-bench.XXXXXX)
 BENCH_PIDS=()
-bench_cleanup() {
+# bench_stop_all: stops every process started by bench_spawn (in this shell).
+bench_stop_all() {
   local pid
   for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${BENCH_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  BENCH_PIDS=()
+}
+bench_cleanup() {
+  bench_stop_all
   rm -rf "$BENCH_TMP"
 }
 trap bench_cleanup EXIT

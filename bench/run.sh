@@ -79,9 +79,29 @@ GP
 
 for s in $SCENARIOS; do
   [ -f "$ROOT/bench/suite/$s.sh" ] || die "no scenario $s (bench/suite/$s.sh)"
+done
+FAILED=()
+for s in $SCENARIOS; do
   log "=== scenario: $s ==="
   t0=$(date +%s)
-  source "$ROOT/bench/suite/$s.sh"
+  # In a subshell: a scenario that fails (die) stops its own processes and
+  # is reported, and the others still run.
+  if ! (
+    trap bench_stop_all EXIT
+    source "$ROOT/bench/suite/$s.sh"
+  ) 2> >(tee "$RAW/$s.log" >&2); then
+    FAILED+=("$s")
+    {
+      echo "## Scenario \`$s\` failed"
+      echo
+      echo "Its last lines (the whole log is \`raw/$s.log\`):"
+      echo
+      echo '```'
+      grep -v '^    ' "$RAW/$s.log" | tail -n 5
+      echo '```'
+      echo
+    } >"$RAW/00-failed-$s.md"
+  fi
   log "=== $s took $(($(date +%s) - t0)) s ==="
 done
 
@@ -94,10 +114,11 @@ ELAPSED=$(($(date +%s) - START_S))
   echo "- machine: $(machine_line)"
   echo "- load average before: $LOAD_BEFORE; after: $(load_average) (1, 5, 15 min; the machine may be shared)"
   echo "- peers: $($NGINX -v 2>&1 | sed 's/^nginx version: //'), Node.js $(node --version), $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2), $(clang --version | head -n 1), $(/usr/bin/rustc --version | cut -d' ' -f1-2), AssemblyScript $(sed -n 's/.*"assemblyscript": "\(.*\)".*/\1/p' "$ROOT/templates/assemblyscript/package.json")"
-  echo "- scenarios run: $SCENARIOS"
+  echo "- scenarios run: $SCENARIOS$([ "${#FAILED[@]}" -gt 0 ] && echo "; **failed: ${FAILED[*]}**")"
   echo "- every figure is measured in this run; ratios are against a peer measured in this run, minutes apart on the same machine"
   echo
   source "$ROOT/bench/headline.sh"
   cat "$RAW"/*.md
 } >"$OUT/report.md"
-log "report: ${OUT#"$ROOT"/}/report.md ($(ls "$OUT"/*.png 2>/dev/null | wc -l) plots), in $ELAPSED s"
+log "report: ${OUT#"$ROOT"/}/report.md ($(find "$OUT" -maxdepth 1 -name '*.png' | wc -l) plots), in $ELAPSED s"
+[ "${#FAILED[@]}" -eq 0 ] || die "failed scenarios: ${FAILED[*]}"

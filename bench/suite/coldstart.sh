@@ -51,6 +51,7 @@ timed_tenant_calls "$CD_PORT" "$RAW/cold-second-hit.txt" 0 20
 bench_stop "$CD_PID"
 FIRST_HIT=$(percentile_ms "$RAW/cold-first-hit.txt" 0.5)
 SECOND_HIT=$(percentile_ms "$RAW/cold-second-hit.txt" 0.5)
+printf 'first_hit_p50_ms\tsecond_hit_p50_ms\n%s\t%s\n' "$FIRST_HIT" "$SECOND_HIT" >"$RAW/coldstart-hit.tsv"
 
 awk -F'\t' 'NR > 1 { print $2 "\t" $3 "\t" $4 "\t" $5 }' "$TSV" >"$RAW/coldstart.dat"
 {
