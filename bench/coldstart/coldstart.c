@@ -49,7 +49,8 @@ static int try_once(int port, const char* request, const char* expect) {
     size_t n = 0;
     ssize_t got;
     // The request says Connection: close, so the answer ends at EOF.
-    while (n < sizeof buf - 1 && (got = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)got;
+    while (n < sizeof buf - 1 && (got = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+      n += (size_t)got;
     buf[n] = '\0';
     ok = strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, expect) != NULL;
   }
@@ -81,13 +82,20 @@ int main(int argc, char** argv) {
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; ++i) {
     if (i + 1 >= argc) break;
-    if (strcmp(argv[i], "-p") == 0) port = atoi(argv[++i]);
-    else if (strcmp(argv[i], "-u") == 0) path = argv[++i];
-    else if (strcmp(argv[i], "-d") == 0) body = argv[++i];
-    else if (strcmp(argv[i], "-e") == 0) expect = argv[++i];
-    else if (strcmp(argv[i], "-n") == 0) runs = atoi(argv[++i]);
-    else if (strcmp(argv[i], "-l") == 0) log = argv[++i];
-    else break;
+    if (strcmp(argv[i], "-p") == 0)
+      port = atoi(argv[++i]);
+    else if (strcmp(argv[i], "-u") == 0)
+      path = argv[++i];
+    else if (strcmp(argv[i], "-d") == 0)
+      body = argv[++i];
+    else if (strcmp(argv[i], "-e") == 0)
+      expect = argv[++i];
+    else if (strcmp(argv[i], "-n") == 0)
+      runs = atoi(argv[++i]);
+    else if (strcmp(argv[i], "-l") == 0)
+      log = argv[++i];
+    else
+      break;
   }
   char** commands[kMaxCommands];
   int ncommands = 0;
@@ -98,7 +106,9 @@ int main(int argc, char** argv) {
     }
   }
   if (port <= 0 || ncommands == 0 || runs <= 0) {
-    fprintf(stderr, "usage: coldstart -p PORT [-u PATH] [-d BODY] [-e EXPECT] [-n RUNS] -- CMD [ARG...] [-- CMD...]\n");
+    fprintf(stderr,
+            "usage: coldstart -p PORT [-u PATH] [-d BODY] [-e EXPECT] [-n RUNS] -- CMD [ARG...] "
+            "[-- CMD...]\n");
     return 2;
   }
   char request[4096];
@@ -138,12 +148,14 @@ int main(int argc, char** argv) {
     if (exited >= 0) pids[exited] = pids[--running];  // reaped already: not stopped again
     stop(pids, running);
     if (exited >= 0) {
-      fprintf(stderr, "coldstart: %s exited before a good answer on port %d (its output: %s)\n", commands[exited][0],
-              port, log);
+      fprintf(stderr, "coldstart: %s exited before a good answer on port %d (its output: %s)\n",
+              commands[exited][0], port, log);
       return 1;
     }
     if (!ok) {
-      fprintf(stderr, "coldstart: no good answer on port %d within 30 s (output of the commands: %s)\n", port, log);
+      fprintf(stderr,
+              "coldstart: no good answer on port %d within 30 s (output of the commands: %s)\n",
+              port, log);
       return 1;
     }
     printf("%.3f\n", t1 - t0);

@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
 
   for (size_t i = 1; i < count; ++i)
     if (a[i - 1] > a[i]) return 2;
-  printf("{\"count\":%zu,\"rounds\":%d,\"sort_ms\":%.3f,\"hash_ms\":%.3f,\"digest\":\"", count, rounds,
-         t1 - t0, t2 - t1);
+  printf("{\"count\":%zu,\"rounds\":%d,\"sort_ms\":%.3f,\"hash_ms\":%.3f,\"digest\":\"", count,
+         rounds, t1 - t0, t2 - t1);
   for (int i = 0; i < 8; ++i) printf("%02x", digest[i]);
   printf("\"}\n");
   free(a);
