@@ -14,7 +14,7 @@
 #   CONNECTIONS="1 8 32 128"   connection counts of the latency scenario
 #   COLD_RUNS=10         starts per peer in the cold-start scenario (after one not counted)
 #   CALLS=100000         calls per guest in the sandbox scenario (jinn bench)
-#   COMPUTE_COUNT=1000000 COMPUTE_ROUNDS=4 COMPUTE_REPS=3   the compute scenario
+#   COMPUTE_COUNT=1000000 COMPUTE_ROUNDS=4 COMPUTE_REPS=5   the compute scenario
 #   DENSITY_STEPS="1 100 1000"   functions deployed in the density scenario
 #                        (each distinct module is compiled once: ~0.15 s of wall time each on 2 cores)
 #   OUT=bench/results/<date>     where report.md and the plots go (raw data in OUT/raw/)
@@ -34,7 +34,7 @@ COLD_RUNS=${COLD_RUNS:-10}
 CALLS=${CALLS:-100000}
 COMPUTE_COUNT=${COMPUTE_COUNT:-1000000}
 COMPUTE_ROUNDS=${COMPUTE_ROUNDS:-4}
-COMPUTE_REPS=${COMPUTE_REPS:-3}
+COMPUTE_REPS=${COMPUTE_REPS:-5}
 DENSITY_STEPS=${DENSITY_STEPS:-1 100 1000}
 export WARMUP=${WARMUP:-2s}
 STAMP=$(date -u +%Y-%m-%d-%H%M)
