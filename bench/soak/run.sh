@@ -149,9 +149,9 @@ echo "soak: jinn pid $JINN_PID on port $PORT (admin $ADMIN_PORT), upstream port 
     up=$!
     echo "$up" >"$WORK/up.pid"
     sleep 3
+    date +%s.%N >>"$WORK/flaps"
     kill "$up" 2>/dev/null || true
     wait "$up" 2>/dev/null || true
-    echo flap >>"$WORK/flaps"
     sleep 2
   done
 ) &
@@ -181,7 +181,7 @@ PIDS+=($!)
 
 python3 bench/soak/drive.py --port "$PORT" --pid "$JINN_PID" --seconds "$SECONDS_TO_RUN" \
   --threads "$THREADS" --out "$WORK" --admin-port "$ADMIN_PORT" --token "$TOKEN" \
-  --v1 "$GUESTS/serve_v1.wasm" --v2 "$GUESTS/serve_v2.wasm"
+  --v1 "$GUESTS/serve_v1.wasm" --v2 "$GUESTS/serve_v2.wasm" --flaps-file "$WORK/flaps"
 
 alive=yes
 kill -0 "$JINN_PID" 2>/dev/null || alive=no
@@ -209,6 +209,7 @@ plot "$WORK/samples.csv" using 1:(\$2/1024) every ::1 with lines lw 2 title "RSS
 EOF
 fi
 
+cp "$WORK/samples.csv" "$OUT/soak-$STAMP.csv"
 python3 bench/soak/report.py --work "$WORK" --out "$OUT/soak-$STAMP.md" \
   --plot "soak-$STAMP.png" --alive "$alive" --stop-status "$stop_status" \
   --flaps "$(wc -l <"$WORK/flaps" 2>/dev/null || echo 0)" \
