@@ -289,9 +289,9 @@ Result<ModuleInfo> validateImpl(std::string_view wasm, std::string_view name) {
 // (tests/fuzz/corpus/module/regression_annotation_*.wat). So annotations
 // never reach libwabt: the two bytes are refused wherever they are, also in
 // strings and comments, because telling those apart means lexing exactly as
-// wabt does (it continues a string past a newline, ends it at a bad escape),
-// and a scanner that differs lets an annotation through (found by
-// module_fuzz too). In a string, "\28@" is the same bytes.
+// wabt does (it continues a string past a newline, for one), and a scanner
+// that differs lets an annotation through (found by module_fuzz too). In a
+// string, "\28@" is the same bytes.
 std::optional<std::pair<size_t, size_t>> findAnnotation(std::string_view text) {
   const size_t at = text.find("(@");
   if (at == std::string_view::npos) return std::nullopt;

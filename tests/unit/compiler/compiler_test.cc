@@ -179,7 +179,8 @@ TEST(WatTest, AnnotationsAreRefusedBeforeTheParser) {
   for (const auto& [text, where] : cases) {
     auto r = watToWasmWithin60s(text);
     ASSERT_FALSE(r.ok()) << text;
-    EXPECT_TRUE(contains(r.error().message, std::string(where) + " annotations")) << r.error().message;
+    EXPECT_TRUE(contains(r.error().message, std::string(where) + " annotations"))
+        << r.error().message;
   }
 }
 
