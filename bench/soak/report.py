@@ -84,14 +84,20 @@ def main():
               f"{'PASS' if not failures else 'FAIL'}\n")
     md.append("Produced by `bench/soak/run.sh` (see bench/soak/README.md): `jinn serve` with one "
               "route per kind of outcome, a proxied upstream that is up 3 s and down 2 s, the "
-              "function file of `/good` replaced every 5 s and a SIGHUP every 20 s, "
+              "function file of `/good` replaced every 5 s and a SIGHUP every 20 s, a deploy API "
+              "step every 2 s (replace, add, list, refused upload, delete, no token), "
               f"{s['threads']} client threads each with one request in flight.\n")
     md.append(f"- machine: {platform.node()}, {os.cpu_count()} CPUs, load average at the end "
               f"{os.getloadavg()[0]:.2f}")
     md.append(f"- duration: {seconds:.0f} s; requests: {s['requests']} "
               f"({s['requests'] / max(seconds, 1):.0f}/s)")
     md.append(f"- faults: {a.flaps} upstream stops, {a.file_reloads} function file changes, "
-              f"{a.sighups} SIGHUPs; {len(reload_lines)} reload lines in the server log")
+              f"{a.sighups} SIGHUPs, {sum(s.get('deploys', {}).values())} deploy API requests; "
+              f"{len(reload_lines)} reload lines in the server log")
+    cut = s.get("cut_by_upstream_stop", {})
+    md.append(f"- proxied answers cut off by an upstream stop during the request (expected: "
+              f"the head was out, jinn closed the connection): {sum(cut.values())} "
+              f"({', '.join(f'{k}: {v}' for k, v in sorted(cut.items())) or 'none'})")
     md.append(f"- unexpected answers: **{unexpected}**; connection errors: "
               f"**{total_errors - unexpected}**")
     md.append(f"- RSS: {rss_warm / 1024:.1f} MiB after warm-up, {rss_end / 1024:.1f} MiB at the "
@@ -119,9 +125,10 @@ def main():
         md.append("None.")
     md.append("\n## RSS and open descriptors\n")
     md.append(f"![RSS and open fds over time]({a.plot})\n")
-    md.append("Samples every second; growth compares the mean of the second tenth of the run "
-              f"with the mean of the last tenth (allowed: {RSS_GROWTH_MAX_KIB // 1024} MiB RSS, "
-              f"{FD_GROWTH_MAX} fds).\n")
+    md.append("Samples every second (the numbers: "
+              f"`{os.path.basename(a.out)[:-3]}.csv`); growth compares the mean of the second "
+              "tenth of the run with the mean of the last tenth (allowed: "
+              f"{RSS_GROWTH_MAX_KIB // 1024} MiB RSS, {FD_GROWTH_MAX} fds).\n")
     md.append("## Server log\n")
     md.append(f"{len(log)} lines; {len(log_errors)} mention an error or failure. First lines of "
               "each kind:\n")

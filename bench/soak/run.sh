@@ -53,13 +53,21 @@ UP_PORT=$(free_port)
 
 # The function the reloads swap: two builds of one fixed answer.
 cp "$GUESTS/serve_v1.wasm" "$WORK/good.wasm"
+# The deploy API's root, empty: drive.py deploys into it.
+mkdir -p "$WORK/deploy"
+TOKEN="soak-token-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 
 cat >"$WORK/jinn.toml" <<EOF
 # Written by bench/soak/run.sh: one route per kind of outcome.
 [server]
 listen = "127.0.0.1:0"
+admin = "127.0.0.1:0"
 access_log = "off"
 read_timeout = "10s"
+
+[deploy]
+token = "$TOKEN"
+root = "$WORK/deploy"
 
 [[route]]
 path = "/good"
@@ -96,6 +104,15 @@ function = "$GUESTS/flood.wasm"
 stdout_max = "256KiB"
 
 [[route]]
+path = "/big"
+function = "$GUESTS/serve_echo.wasm"
+stdout_max = "4MiB"
+
+[[route]]
+path = "/t/{tenant}/{function}"
+functions_dir = "$WORK/deploy/{tenant}/{function}.wasm"
+
+[[route]]
 path = "/proxy/*"
 proxy = "http://127.0.0.1:$UP_PORT"
 connect_timeout = "1s"
@@ -113,25 +130,28 @@ EOF
 JINN_PID=$!
 PIDS+=("$JINN_PID")
 PORT=""
+ADMIN_PORT=""
 for _ in $(seq 1 600); do
   PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/serve.log" | head -1 | cut -d: -f2 || true)
-  [ -n "$PORT" ] && break
+  ADMIN_PORT=$(grep -o 'admin 127.0.0.1:[0-9]*' "$WORK/serve.log" | head -1 | cut -d: -f2 || true)
+  [ -n "$PORT" ] && [ -n "$ADMIN_PORT" ] && break
   kill -0 "$JINN_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
   sleep 0.1
 done
 [ -n "$PORT" ] || { echo "soak: jinn did not start" >&2; cat "$WORK/serve.log" >&2; exit 1; }
-echo "soak: jinn pid $JINN_PID on port $PORT, upstream port $UP_PORT, ${SECONDS_TO_RUN}s" >&2
+echo "soak: jinn pid $JINN_PID on port $PORT (admin $ADMIN_PORT), upstream port $UP_PORT, ${SECONDS_TO_RUN}s" >&2
 
-# The upstream flaps: up 3 s, down 2 s.
+# The upstream flaps: up 3 s, down 2 s. (`wait` answers 143 for the killed
+# server: with set -e inherited, it must not end the loop.)
 (
   while :; do
     python3 -m http.server "$UP_PORT" --bind 127.0.0.1 --directory "$WORK/up" >/dev/null 2>&1 &
     up=$!
     echo "$up" >"$WORK/up.pid"
     sleep 3
-    kill "$up" 2>/dev/null
-    wait "$up" 2>/dev/null
-    echo flap >>"$WORK/flaps"
+    date +%s.%N >>"$WORK/flaps"
+    kill "$up" 2>/dev/null || true
+    wait "$up" 2>/dev/null || true
     sleep 2
   done
 ) &
@@ -160,7 +180,8 @@ PIDS+=($!)
 PIDS+=($!)
 
 python3 bench/soak/drive.py --port "$PORT" --pid "$JINN_PID" --seconds "$SECONDS_TO_RUN" \
-  --threads "$THREADS" --out "$WORK"
+  --threads "$THREADS" --out "$WORK" --admin-port "$ADMIN_PORT" --token "$TOKEN" \
+  --v1 "$GUESTS/serve_v1.wasm" --v2 "$GUESTS/serve_v2.wasm" --flaps-file "$WORK/flaps"
 
 alive=yes
 kill -0 "$JINN_PID" 2>/dev/null || alive=no
@@ -188,6 +209,7 @@ plot "$WORK/samples.csv" using 1:(\$2/1024) every ::1 with lines lw 2 title "RSS
 EOF
 fi
 
+cp "$WORK/samples.csv" "$OUT/soak-$STAMP.csv"
 python3 bench/soak/report.py --work "$WORK" --out "$OUT/soak-$STAMP.md" \
   --plot "soak-$STAMP.png" --alive "$alive" --stop-status "$stop_status" \
   --flaps "$(wc -l <"$WORK/flaps" 2>/dev/null || echo 0)" \
