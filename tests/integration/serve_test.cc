@@ -37,6 +37,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "../guests/slow_wat.h"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -1650,28 +1651,6 @@ void precompile(const std::vector<fs::path>& files) {
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
-// Answers {"status":200,"body":"done"} after spinning on the clock for `ms`.
-std::string slowWat(int ms) {
-  return R"((module
-  (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 64) "{\"status\":200,\"body\":\"done\"}")
-  (func (export "_start") (local $end i64)
-    (drop (call $now (i32.const 1) (i64.const 0) (i32.const 16)))
-    (local.set $end (i64.add (i64.load (i32.const 16)) (i64.const )" +
-         std::to_string(int64_t{ms} * 1000000) + R"()))
-    (block $out
-      (loop $spin
-        (drop (call $now (i32.const 1) (i64.const 0) (i32.const 16)))
-        (br_if $out (i64.ge_u (i64.load (i32.const 16)) (local.get $end)))
-        (br $spin)))
-    (i32.store (i32.const 0) (i32.const 64))
-    (i32.store (i32.const 4) (i32.const 28))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
-)";
-}
-
 }  // namespace
 
 // An evicted function's module is unloaded: its code unmapped, nothing left
@@ -1684,7 +1663,7 @@ TEST(ServeTenants, EvictedFunctionsAreUnloadedAndCallsInFlightFinish) {
   const fs::path root = tempDir("evict");
   writeAnswers(root, kFunctions);
   fs::create_directories(root / "slow");
-  writeFile(root / "slow" / "f.wasm", slowWat(400));
+  writeFile(root / "slow" / "f.wasm", jinn::test::slowWat(400, R"({"status":200,"body":"done"})"));
   std::vector<fs::path> files{root / "slow" / "f.wasm"};
   for (int i = 0; i < kFunctions; ++i) files.push_back(answerFile(root, i));
   precompile(files);

@@ -20,6 +20,7 @@
 
 #include "engine/artifact.h"
 #include "jinn/jinn.h"
+#include "../../guests/slow_wat.h"
 
 namespace fs = std::filesystem;
 using jinn::Engine;
@@ -41,28 +42,6 @@ std::string answerWat(int n) {
   (func (export "_start")
     (i32.store (i32.const 0) (i32.const 64))
     (i32.store (i32.const 4) (i32.const )" + std::to_string(text.size()) + R"())
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
-)";
-}
-
-// Spins on the clock for `ms` milliseconds, then writes "done\n".
-std::string slowWat(int ms) {
-  return R"((module
-  (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 64) "done\n")
-  (func (export "_start") (local $end i64)
-    (drop (call $now (i32.const 1) (i64.const 0) (i32.const 16)))
-    (local.set $end (i64.add (i64.load (i32.const 16)) (i64.const )" +
-         std::to_string(int64_t{ms} * 1000000) + R"()))
-    (block $out
-      (loop $spin
-        (drop (call $now (i32.const 1) (i64.const 0) (i32.const 16)))
-        (br_if $out (i64.ge_u (i64.load (i32.const 16)) (local.get $end)))
-        (br $spin)))
-    (i32.store (i32.const 0) (i32.const 64))
-    (i32.store (i32.const 4) (i32.const 5))
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
 )";
 }
@@ -201,7 +180,7 @@ TEST_F(UnloadTest, ModulesOfOneFileShareOneLoadUntilTheLastGoes) {
 TEST_F(UnloadTest, CallInFlightKeepsItsModuleUntilItEnds) {
   auto e = engine();
   ASSERT_TRUE(e);
-  auto loaded = e->loadBytes(slowWat(300), "slow");
+  auto loaded = e->loadBytes(jinn::test::slowWat(300, "done\n"), "slow");
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   std::shared_ptr<Module> module = std::move(loaded.value());
   const fs::path so = module->artifactPath();
