@@ -152,6 +152,26 @@ std::string childFailure(std::string_view name, std::string_view what, const Sub
   return message;
 }
 
+// Moves a freshly built file to its final name in the cache, durable before
+// visible: a crash must not leave a truncated file under the final name,
+// where every later load would trust it.
+std::optional<Error> publish(const fs::path& built, const fs::path& final_path,
+                             std::string_view name) {
+  int fd = ::open(built.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Error{std::string(name) + ": C compiler produced no " + built.filename().string()};
+  }
+  ::fsync(fd);
+  ::close(fd);
+  std::error_code ec;
+  fs::create_directories(final_path.parent_path(), ec);
+  if (::rename(built.c_str(), final_path.c_str()) != 0) {
+    return Error{std::string(name) + ": cannot publish " + final_path.string() + ": " +
+                 std::strerror(errno)};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct Compiler::Shared {
@@ -310,16 +330,7 @@ Result<fs::path> Compiler::forwarders(std::string_view name) const {
   if (!compiled.value().succeeded()) {
     return Error{childFailure(name, "C compiler (host forwarders)", compiled.value())};
   }
-  const fs::path built = tmp / "forwarders.o";
-  int fd = ::open(built.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{std::string(name) + ": C compiler produced no forwarders.o"};
-  ::fsync(fd);
-  ::close(fd);
-  fs::create_directories(forwarders_path_.parent_path());
-  if (::rename(built.c_str(), forwarders_path_.c_str()) != 0) {
-    return Error{std::string(name) + ": cannot publish " + forwarders_path_.string() + ": " +
-                 std::strerror(errno)};
-  }
+  if (auto failed = publish(tmp / "forwarders.o", forwarders_path_, name)) return *failed;
   return forwarders_path_;
 }
 
@@ -400,19 +411,7 @@ std::optional<Error> Compiler::build(std::string_view wasm, const std::string& w
   if (!compiled) return Error{std::string(name) + ": " + compiled.error().message};
   if (!compiled.value().succeeded()) return Error{childFailure(name, "C compiler", compiled.value())};
 
-  // Durable before visible: a crash must not leave a truncated file under
-  // the final name, where every later load would trust it.
-  const fs::path built = tmp / "module.so";
-  int fd = ::open(built.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{std::string(name) + ": C compiler produced no module.so"};
-  ::fsync(fd);
-  ::close(fd);
-
-  fs::create_directories(so_path.parent_path());
-  if (::rename(built.c_str(), so_path.c_str()) != 0) {
-    return Error{std::string(name) + ": cannot publish " + so_path.string() + ": " + std::strerror(errno)};
-  }
-  return std::nullopt;
+  return publish(tmp / "module.so", so_path, name);
 }
 
 }  // namespace jinn::compiler
