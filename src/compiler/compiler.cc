@@ -152,6 +152,17 @@ std::string childFailure(std::string_view name, std::string_view what, const Sub
   return message;
 }
 
+// A child (translator or C compiler) in `cwd`, within the configured limits.
+SubprocessOptions childOptions(const CompilerConfig& config, const fs::path& cwd) {
+  SubprocessOptions options;
+  options.cwd = cwd;
+  options.timeout = config.timeout;
+  options.memory_bytes = config.memory_bytes;
+  options.max_file_bytes = config.max_output_bytes;
+  options.capture_bytes = 64u << 10;
+  return options;
+}
+
 // Moves a freshly built file to its final name in the cache, durable before
 // visible: a crash must not leave a truncated file under the final name,
 // where every later load would trust it.
@@ -313,12 +324,7 @@ Result<fs::path> Compiler::forwarders(std::string_view name) const {
   writeFile(tmp / "inc" / "wasi" / "wasi_functions.def", embedded::wasiFunctionsDef());
   writeFile(tmp / "forwarders.c", embedded::forwardersC());
 
-  SubprocessOptions options;
-  options.cwd = tmp;
-  options.timeout = config_.timeout;
-  options.memory_bytes = config_.memory_bytes;
-  options.max_file_bytes = config_.max_output_bytes;
-  options.capture_bytes = 64u << 10;
+  SubprocessOptions options = childOptions(config_, tmp);
   // The modules' flags, as an object: the same code generation and ABI.
   options.argv = {config_.c_compiler, "-c"};
   for (const std::string& flag : kCompilerFlags) {
@@ -358,12 +364,7 @@ std::optional<Error> Compiler::build(std::string_view wasm, const std::string& w
   writeFile(tmp / "inc" / "runtime" / "shim.c", embedded::shimC());
   writeFile(tmp / "inc" / "wasi" / "wasi_functions.def", embedded::wasiFunctionsDef());
 
-  SubprocessOptions options;
-  options.cwd = tmp;
-  options.timeout = config_.timeout;
-  options.memory_bytes = config_.memory_bytes;
-  options.max_file_bytes = config_.max_output_bytes;
-  options.capture_bytes = 64u << 10;
+  SubprocessOptions options = childOptions(config_, tmp);
 
   options.argv = {config_.translator};
   options.argv.insert(options.argv.end(), kTranslatorFlags.begin(), kTranslatorFlags.end());

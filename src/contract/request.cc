@@ -1,7 +1,6 @@
 #include "contract/request.h"
 
 #include <array>
-#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,31 +29,7 @@ void appendEscaped(std::string_view text, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
-  // Short plain runs and escapes gather in `buf` and reach `out` in one
-  // append per buffer: JSON text in a body has a quote every few bytes.
-  char buf[256];
-  size_t b = 0;
-  const auto flush = [&] {
-    out.append(buf, b);
-    b = 0;
-  };
-  const auto plain = [&](size_t from, size_t to) {
-    const size_t len = to - from;
-    if (len == 0) return;  // an empty text may have no data pointer at all
-    if (len <= sizeof buf - b) {
-      std::memcpy(buf + b, text.data() + from, len);
-      b += len;
-    } else {
-      flush();
-      out.append(text.data() + from, len);
-    }
-  };
-  const auto put = [&](const char* bytes, size_t len) {
-    if (b + len > sizeof buf) flush();
-    std::memcpy(buf + b, bytes, len);
-    b += len;
-  };
-  size_t run = 0;  // start of the bytes not yet written, all plain
+  size_t run = 0;  // start of the bytes not yet appended, all plain
   size_t i = 0;
   while (i < n) {
     while (i < n && kPlainByte[s[i]]) ++i;  // one load and branch per byte
@@ -66,42 +41,42 @@ void appendEscaped(std::string_view text, std::string& out) {
         continue;
       }
     }
-    plain(run, i);
+    out.append(text.data() + run, i - run);
     switch (c) {
       case '"':
-        put("\\\"", 2);
+        out.append("\\\"");
         break;
       case '\\':
-        put("\\\\", 2);
+        out.append("\\\\");
         break;
       case '\n':
-        put("\\n", 2);
+        out.append("\\n");
         break;
       case '\r':
-        put("\\r", 2);
+        out.append("\\r");
         break;
       case '\t':
-        put("\\t", 2);
+        out.append("\\t");
         break;
       case '\b':
-        put("\\b", 2);
+        out.append("\\b");
         break;
       case '\f':
-        put("\\f", 2);
+        out.append("\\f");
         break;
       default:
         if (c >= 0x80) {
-          put("\xEF\xBF\xBD", 3);  // one per byte that starts no valid sequence
+          out.append("\xEF\xBF\xBD");  // one per byte that starts no valid sequence
         } else {
-          const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-          put(u, sizeof u);
+          out.append("\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
         }
     }
     ++i;
     run = i;
   }
-  plain(run, n);
-  flush();
+  out.append(text.data() + run, n - run);
 }
 
 void appendString(std::string_view text, std::string& out) {
