@@ -2,6 +2,10 @@
 
 #include <cstdint>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace jinn::contract {
 
 // Follows the well-formed byte sequences table of the Unicode standard
@@ -25,13 +29,28 @@ size_t validSequenceLength(const uint8_t* s, size_t i, size_t n) {
   return 0;
 }
 
+// Runs over every request body: with SSE2 (the x86-64 baseline) 16 bytes
+// per step instead of a load, compare and branch per byte. (simdutf, which
+// validates whole UTF-8 fast, is not packaged in Debian 12.)
+size_t asciiPrefix(const uint8_t* s, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    if (const int mask = _mm_movemask_epi8(v)) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+#endif
+  while (i < n && s[i] < 0x80) ++i;
+  return i;
+}
+
 bool isValidUtf8(std::string_view bytes) {
   const auto* s = reinterpret_cast<const uint8_t*>(bytes.data());
   size_t n = bytes.size();
   size_t i = 0;
   while (i < n) {
     // ASCII fast path: most bodies are JSON or form data.
-    while (i < n && s[i] < 0x80) ++i;
+    i += asciiPrefix(s + i, n - i);
     if (i == n) break;
     size_t len = validSequenceLength(s, i, n);
     if (len == 0) return false;

@@ -11,6 +11,9 @@ namespace jinn::contract {
 
 bool isValidUtf8(std::string_view bytes);
 
+// How many of the n bytes at s, from the start, are ASCII (< 0x80).
+size_t asciiPrefix(const uint8_t* s, size_t n);
+
 // Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0 if
 // the bytes there do not start one. i < n.
 size_t validSequenceLength(const uint8_t* s, size_t i, size_t n);

@@ -417,8 +417,9 @@ int64_t steadyNowNs() {
 }  // namespace
 
 bool App::mayRunInline(const FunctionSlot& slot) const {
-  return inline_budget_.count() > 0 && slot.may_run_inline &&
-         steadyNowNs() >= slot.pool_only_until_ns.load(std::memory_order_relaxed);
+  if (inline_budget_.count() <= 0 || !slot.may_run_inline) return false;
+  const int64_t until = slot.pool_only_until_ns.load(std::memory_order_relaxed);
+  return until == 0 || steadyNowNs() >= until;
 }
 
 asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::string input,
@@ -685,7 +686,8 @@ void App::finished(const Exchange& ex, unsigned status, uint64_t body_bytes,
   if (access_log_ != nullptr) {
     const std::string remote = ex.remote_ip + ":" + std::to_string(ex.remote_port);
     observe::AccessEntry e;
-    e.time = ex.arrived;
+    e.time = std::chrono::system_clock::now() -
+             std::chrono::duration_cast<std::chrono::system_clock::duration>(duration);
     e.remote = remote;
     e.method = sv(ex.request.method_string());
     e.path = sv(ex.request.target());

@@ -33,7 +33,6 @@ struct Exchange {
   // Filled by the application for logs and metrics.
   std::string route = "-";
   std::string outcome;  // function outcome name, when a function ran
-  std::chrono::system_clock::time_point arrived = std::chrono::system_clock::now();
   // Keeps alive what a Decision points into (the application's State).
   std::shared_ptr<const void> pin;
   const void* app_route = nullptr;  // the application's route record, within `pin`

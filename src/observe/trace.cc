@@ -64,7 +64,9 @@ uint64_t nextNonZero() {
 }
 
 void appendHex(std::string& out, uint64_t v) {
-  for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xF];
+  char hex[16];
+  for (int i = 15; i >= 0; --i, v >>= 4) hex[i] = kHex[v & 0xF];
+  out.append(hex, sizeof hex);
 }
 
 }  // namespace

@@ -182,8 +182,8 @@ GuestThread* GuestThread::current(std::string* error) {
   return tls_thread;
 }
 
-void GuestThread::arm(std::chrono::nanoseconds timeout) {
-  const int64_t deadline = monotonicNs() + timeout.count();
+void GuestThread::arm(int64_t now_ns, std::chrono::nanoseconds timeout) {
+  const int64_t deadline = now_ns + timeout.count();
   deadline_ns = deadline;
   timed_out = 0;
   std::atomic_signal_fence(std::memory_order_seq_cst);

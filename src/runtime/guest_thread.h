@@ -73,8 +73,9 @@ struct GuestThread {
   // fills *error) when the thread cannot get its stacks or timer.
   static GuestThread* current(std::string* error);
 
-  // Starts the kill switch for a call ending at now + timeout.
-  void arm(std::chrono::nanoseconds timeout);
+  // Starts the kill switch for a call ending at now_ns + timeout (now_ns
+  // from monotonicNs(), read by the caller, which times the call with it).
+  void arm(int64_t now_ns, std::chrono::nanoseconds timeout);
   // Ends the call's kill switch (the timer may still fire later: harmless).
   void disarm();
 

@@ -252,6 +252,29 @@ TEST(Request, ControlCharactersInTextBodyAreEscaped) {
   EXPECT_EQ(str(parseEnvelope(text).at("body")), body);
 }
 
+// The escaper scans 16 bytes per step while that many are left, then a byte
+// at a time: a byte that needs escaping must be found at every offset of
+// either part, and a valid multi-byte sequence kept whole across a step.
+TEST(Request, EscapesAtEveryOffsetOfLongAndShortStrings) {
+  const std::vector<std::string> specials = {"\"", "\\", "\n", "\x1f", "\x7f", "\xc3\xa9", "\xff"};
+  for (size_t len = 1; len <= 40; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (const std::string& special : specials) {
+        std::string body(len, 'a');
+        body.replace(at, 1, special);
+        RequestView request;
+        request.uri = body;
+        const std::string text = encodeRequest(request);
+        const std::string expected = special == "\xff" ? body.substr(0, at) + "\xef\xbf\xbd" + body.substr(at + 1) : body;
+        EXPECT_EQ(str(parseEnvelope(text).at("uri")), expected) << "len " << len << " at " << at;
+        if (special == "\"") {
+          EXPECT_NE(text.find(body.substr(0, at) + "\\\""), std::string::npos);
+        }
+      }
+    }
+  }
+}
+
 TEST(Request, InvalidUtf8InTextFieldsBecomesReplacementCharacter) {
   std::vector<NameValue> headers = {{"X-Latin1", "caf\xe9"}};
   RequestView request;
