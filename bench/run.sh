@@ -15,8 +15,8 @@
 #   COLD_RUNS=10         starts per peer in the cold-start scenario (after one not counted)
 #   CALLS=100000         calls per guest in the sandbox scenario (jinn bench)
 #   COMPUTE_COUNT=1000000 COMPUTE_ROUNDS=4 COMPUTE_REPS=5   the compute scenario
-#   DENSITY_STEPS="1 100 1000"   functions deployed in the density scenario
-#                        (each distinct module is compiled once: ~0.15 s of wall time each on 2 cores)
+#   DENSITY_STEPS="1 100 1000 10000"   functions deployed in the density scenario
+#                        (each distinct module is compiled once: about 0.1 s of CPU each, two at a time)
 #   OUT=bench/results/<date>     where report.md and the plots go (raw data in OUT/raw/)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,7 +35,7 @@ CALLS=${CALLS:-100000}
 COMPUTE_COUNT=${COMPUTE_COUNT:-1000000}
 COMPUTE_ROUNDS=${COMPUTE_ROUNDS:-4}
 COMPUTE_REPS=${COMPUTE_REPS:-5}
-DENSITY_STEPS=${DENSITY_STEPS:-1 100 1000}
+DENSITY_STEPS=${DENSITY_STEPS:-1 100 1000 10000}
 export WARMUP=${WARMUP:-2s}
 STAMP=$(date -u +%Y-%m-%d-%H%M)
 OUT=${OUT:-$ROOT/bench/results/$STAMP}

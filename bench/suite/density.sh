@@ -68,8 +68,7 @@ GP
   echo "modules deployed as files (one small \`.wat\` each, a different constant, so N compiled artifacts),"
   echo "precompiled by \`jinn compile\` ($MAX_N in ${COMPILE_S} s, two at a time); \`max_loaded_functions = N\`, so all stay"
   echo "loaded. RSS idle (1 s after start) and after one call of each function, in order, over one kept-alive"
-  echo "connection (first-call latency: curl's \`time_total\`). Sizes run: **$DENSITY_STEPS** (knob \`DENSITY_STEPS\`;"
-  echo "10,000 needs 10,000 compiles, about 25 more minutes here, so it is not in the default run)."
+  echo "connection (first-call latency: curl's \`time_total\`). Sizes run: **$DENSITY_STEPS** (knob \`DENSITY_STEPS\`)."
   echo "The peers' figures are estimates: N times the RSS of one native backend process ($BACKEND_KB KiB) or of one"
   echo "Node.js server with the module loaded ($NODE_KB KiB), both measured in this run after one answer."
   echo
