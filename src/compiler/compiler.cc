@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -81,6 +82,68 @@ std::string toolVersion(const CompilerConfig& config, const std::string& program
   if (!result) return "unavailable: " + result.error().message;
   const SubprocessResult& r = result.value();
   return r.out + r.err + "[" + r.describeStatus() + "]";
+}
+
+// The executable `program` names: itself when it has a '/', else the first
+// executable regular file of that name on PATH, as execvp would find it.
+std::optional<fs::path> findExecutable(const std::string& program) {
+  auto usable = [](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (program.find('/') != std::string::npos) {
+    if (usable(program)) return fs::path(program);
+    return std::nullopt;
+  }
+  const char* path_env = ::getenv("PATH");
+  std::string_view dirs = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    const size_t colon = dirs.find(':');
+    const std::string_view dir = dirs.substr(0, colon);
+    const fs::path candidate = fs::path(dir.empty() ? "." : std::string(dir)) / program;
+    if (usable(candidate)) return candidate;
+    if (colon == std::string_view::npos) return std::nullopt;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+// toolVersion, remembered in the cache by the identity of the executable
+// (path, device, inode, size, modification and change times, symlinks
+// followed): running `cc --version` and `wasm2c --version` is most of what
+// a server with precompiled functions does before it listens. Replacing or
+// upgrading a tool changes its identity, and the next start asks it again.
+std::string rememberedToolVersion(const CompilerConfig& config, const std::string& program) {
+  const std::optional<fs::path> exe = findExecutable(program);
+  struct stat st {};
+  if (config.cache_dir.empty() || !exe || ::stat(exe->c_str(), &st) != 0) {
+    return toolVersion(config, program);
+  }
+  std::string identity = program + '\n' + exe->string() + '\n';
+  for (long long v : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
+                      static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
+                      static_cast<long long>(st.st_mtim.tv_nsec), static_cast<long long>(st.st_ctim.tv_sec),
+                      static_cast<long long>(st.st_ctim.tv_nsec)}) {
+    identity += std::to_string(v) + '\n';
+  }
+  const fs::path memo = config.cache_dir / "common" / ("tool-" + sha256Hex(identity) + ".txt");
+  {
+    std::ifstream in(memo, std::ios::binary);
+    std::ostringstream text;
+    if (in && text << in.rdbuf() && !text.str().empty()) return std::move(text).str();
+  }
+  std::string version = toolVersion(config, program);
+  // Only a version that was really read is remembered (not "unavailable").
+  if (version.rfind("unavailable: ", 0) != 0) {
+    std::error_code ec;
+    fs::create_directories(memo.parent_path(), ec);
+    const fs::path tmp = memo.string() + "." + std::to_string(::getpid()) + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << version;
+    }
+    if (::rename(tmp.c_str(), memo.c_str()) != 0) fs::remove(tmp, ec);
+  }
+  return version;
 }
 
 void appendField(std::string& out, std::string_view label, std::string_view value) {
@@ -207,9 +270,9 @@ Compiler::Compiler(CompilerConfig config) : config_(std::move(config)), shared_(
   std::string inputs;
   appendField(inputs, "format", kCacheFormat);
   appendField(inputs, "abi", std::to_string(JINN_ABI_VERSION));
-  appendField(inputs, "translator", toolVersion(config_, config_.translator));
+  appendField(inputs, "translator", rememberedToolVersion(config_, config_.translator));
   for (const std::string& flag : kTranslatorFlags) appendField(inputs, "translator-flag", flag);
-  appendField(inputs, "cc", toolVersion(config_, config_.c_compiler));
+  appendField(inputs, "cc", rememberedToolVersion(config_, config_.c_compiler));
   for (const std::string& flag : kCompilerFlags) appendField(inputs, "cc-flag", flag);
   appendField(inputs, "shim.c", embedded::shimC());
   appendField(inputs, "shim_forwarders.c", embedded::forwardersC());

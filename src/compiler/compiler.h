@@ -61,7 +61,8 @@ class Compiler {
 
   // Returns the cached artifact for these wasm bytes, compiling it first if
   // needed. The cache key covers the wasm bytes, the translator's and the C
-  // compiler's versions, the flags and the runtime ABI (shim, abi.h), so a
+  // compiler's versions (asked once per executable, remembered in the cache
+  // by its identity), the flags and the runtime ABI (shim, abi.h), so a
   // change of any of them compiles afresh. Concurrent calls (threads or
   // processes) for the same key are safe; a failed or interrupted compile
   // leaves nothing in the cache directory but its own cleaned-up temp dir.

@@ -477,6 +477,34 @@ TEST_F(CompilerTest, KeyCoversTheCompilerVersion) {
   EXPECT_EQ(a.value().wasm_hash, b.value().wasm_hash);
 }
 
+// `cc --version` and `wasm2c --version` are remembered in the cache by the
+// executable's identity: a second compiler (a restarted server) asks nobody,
+// and a replaced executable is asked again, its new version a new key.
+TEST_F(CompilerTest, ToolVersionsAreAskedOncePerExecutable) {
+  const std::string probes = (root_ / "probes").string();
+  auto probed = [&](const std::string& version) {
+    return writeScript("probed-cc", "if [ \"$1\" = --version ]; then echo x >> '" + probes +
+                                        "'; echo " + version + "; exit 0; fi\nexec cc \"$@\"\n");
+  };
+  CompilerConfig c = config();
+  c.c_compiler = probed("probed 1.0");
+  Compiler first(c);
+  auto a = first.compile(kReactor, "r.wat");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  Compiler second(c);
+  auto b = second.compile(kReactor, "r.wat");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ(compileCount("probes"), 1);
+  EXPECT_EQ(a.value().so_path, b.value().so_path);
+
+  probed("probed 2.00");  // same path, new contents: a new identity
+  Compiler third(c);
+  auto d = third.compile(kReactor, "r.wat");
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(compileCount("probes"), 2);
+  EXPECT_NE(d.value().so_path, a.value().so_path);
+}
+
 TEST_F(CompilerTest, SimdIsRejectedAndLeavesNothing) {
   Compiler compiler(config());
   auto r = compiler.compile("(module (func (export \"f\") (result v128) v128.const i32x4 0 0 0 0))", "simd.wat");
