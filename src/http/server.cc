@@ -204,7 +204,23 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     exchange.remote_ip = remote_ip;
     exchange.remote_port = remote_port;
     exchange.tls = env.tls;
-    // A proxied request streams its body to the upstream as it arrives.
+    // A small body usually arrives with its head: parse it from the buffer
+    // at once, without the composed read (the common POST needs no read),
+    // and without asking the application whether to stream it (a body that
+    // is all here goes to an upstream as well from memory).
+    if (!parser.is_done() && !parser.chunked() && parser.content_length() &&
+        buffer.size() >= *parser.content_length()) {
+      beast::error_code bec;
+      const size_t used = parser.put(buffer.data(), bec);
+      if (!bec && parser.is_done()) {
+        buffer.consume(used);
+      } else {
+        co_await refuse(stream, statusForParseError(bec), "bad request body", limits);
+        co_return;
+      }
+    }
+    // A proxied request whose body is still coming streams it to the
+    // upstream as it arrives.
     if (!parser.is_done()) {
       if (const Upstream* upstream = env.app->streamingUpstream(parser.get().base(), exchange)) {
         const bool keep_alive = parser.get().keep_alive() && !env.stopping->load();
@@ -232,19 +248,6 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     // Content-Length.
     std::optional<bhttp::request_header<>> checked_head;
     if (parser.chunked()) checked_head = parser.get().base();
-    // A small body usually arrives with its head: parse it from the buffer
-    // at once, without the composed read (the common POST needs no read).
-    if (!parser.is_done() && !parser.chunked() && parser.content_length() &&
-        buffer.size() >= *parser.content_length()) {
-      beast::error_code bec;
-      const size_t used = parser.put(buffer.data(), bec);
-      if (!bec && parser.is_done()) {
-        buffer.consume(used);
-      } else {
-        co_await refuse(stream, statusForParseError(bec), "bad request body", limits);
-        co_return;
-      }
-    }
     if (!parser.is_done()) {
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
