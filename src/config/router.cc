@@ -67,7 +67,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
   };
 
   if (auto it = exact_.find(path); it != exact_.end()) {
-    if (const RouteConfig* route = tryGroup(it->second)) return {RouteMatch::Kind::kFound, route, {}};
+    if (const RouteConfig* route = tryGroup(it->second)) return {RouteMatch::Kind::kFound, route, {}, {}};
   }
   if (!patterns_.empty()) {
     const std::vector<std::string_view> segments = splitSegments(path);
@@ -98,7 +98,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     const bool hit = path.substr(0, prefix.size()) == prefix ||
                      (prefix.size() > 1 && path == std::string_view(prefix).substr(0, prefix.size() - 1));
     if (!hit) continue;
-    if (const RouteConfig* route = tryGroup(group)) return {RouteMatch::Kind::kFound, route, {}};
+    if (const RouteConfig* route = tryGroup(group)) return {RouteMatch::Kind::kFound, route, {}, {}};
   }
   if (!path_matched) return {};
 
