@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -58,7 +59,6 @@ const std::vector<std::string> kCompilerFlags = {
 };
 
 constexpr size_t kStderrTailBytes = 2048;
-constexpr size_t kInfoMemoLimit = 4096;
 // A temp dir whose owner is gone and that is older than this is litter from a
 // crashed process.
 constexpr auto kStaleTempAge = std::chrono::minutes(10);
@@ -246,6 +246,33 @@ std::optional<Error> publish(const fs::path& built, const fs::path& final_path,
   return std::nullopt;
 }
 
+// A text's alias is a symbolic link whose target is the hex SHA-256 of the
+// wasm the text converts to: read with one readlink, created atomically by
+// symlink(2), and never partial. "" when missing or not a hash.
+std::string readAlias(const fs::path& alias) {
+  char target[65];
+  const ssize_t n = ::readlink(alias.c_str(), target, sizeof target);
+  if (n != 64) return "";
+  for (ssize_t i = 0; i < n; ++i) {
+    const char c = target[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return "";
+  }
+  return std::string(target, 64);
+}
+
+// Best effort: without it the next compile of this text only parses it
+// again. Made under a private name and renamed over the alias, so an alias
+// that is not a hash (never made by us) is replaced rather than kept.
+void recordAlias(const fs::path& alias, const std::string& wasm_hash) {
+  std::error_code ec;
+  fs::create_directories(alias.parent_path(), ec);
+  static std::atomic<unsigned> serial{0};
+  const std::string tmp = alias.string() + "." + std::to_string(::getpid()) + "." +
+                          std::to_string(serial.fetch_add(1)) + ".tmp";
+  if (::symlink(wasm_hash.c_str(), tmp.c_str()) != 0) return;
+  if (::rename(tmp.c_str(), alias.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
 }  // namespace
 
 struct Compiler::Shared {
@@ -253,9 +280,6 @@ struct Compiler::Shared {
   // Compiles under way in this process, by cache key: later callers wait on
   // the first one's result instead of compiling again.
   std::unordered_map<std::string, std::shared_future<std::optional<Error>>> in_flight;
-  // Validation results by wasm hash, so a repeated compile of the same bytes
-  // costs a hash and a stat.
-  std::unordered_map<std::string, ModuleInfo> infos;
   // Held while the forwarders object is looked up or built (once per cache).
   std::mutex forwarders_mutex;
 };
@@ -278,50 +302,75 @@ Compiler::Compiler(CompilerConfig config) : config_(std::move(config)), shared_(
   appendField(inputs, "shim_forwarders.c", embedded::forwardersC());
   appendField(inputs, "abi.h", embedded::abiH());
   appendField(inputs, "wasi_functions.def", embedded::wasiFunctionsDef());
+  appendField(inputs, "validation", config_.validation_policy);
   const std::string inputs_hash = sha256Hex(inputs);
   key_prefix_ = std::string(kCacheFormat) + ":" + inputs_hash + ":";
   forwarders_path_ = config_.cache_dir / "common" / ("forwarders-" + inputs_hash + ".o");
 }
 
+fs::path Compiler::cachePath(std::string_view wasm_hash) const {
+  const std::string key = sha256Hex(key_prefix_ + std::string(wasm_hash));
+  return config_.cache_dir / key.substr(0, 2) / (key + ".so");
+}
+
+fs::path Compiler::aliasPath(std::string_view text_hash) const {
+  // Under the key prefix: it covers the text conversion (validation policy),
+  // so a changed converter never reuses an old alias.
+  const std::string alias = sha256Hex(key_prefix_ + "wat:" + std::string(text_hash));
+  return config_.cache_dir / "wat" / alias.substr(0, 2) / alias;
+}
+
 Result<Artifact> Compiler::compile(std::string_view input, std::string_view name) {
   try {
+    const bool text = looksLikeWat(input);
+    // Binary input: its own hash. Text: the wasm hash its alias recorded, if any.
+    Artifact artifact;
+    fs::path alias;
+    if (text) {
+      const std::string text_hash = sha256Hex(input);
+      if (!text_hash.empty() && !config_.cache_dir.empty()) {
+        alias = aliasPath(text_hash);
+        artifact.wasm_hash = readAlias(alias);
+      }
+    } else {
+      artifact.wasm_hash = sha256Hex(input);
+      if (artifact.wasm_hash.empty()) return Error{std::string(name) + ": SHA-256 failed"};
+    }
+    // A cached .so is the verdict that validate() accepted exactly these bytes
+    // under this policy (the key covers both): a hit is served without parsing
+    // or validating again. The cache directory is trusted as it always was: a
+    // .so found there is dlopened as it is.
+    std::error_code ec;
+    if (!config_.cache_dir.empty() && !artifact.wasm_hash.empty()) {
+      artifact.so_path = cachePath(artifact.wasm_hash);
+      if (fs::exists(artifact.so_path, ec)) return artifact;
+    }
+
     std::string converted;
     std::string_view wasm = input;
-    if (looksLikeWat(input)) {
+    if (text) {
       auto binary = watToWasm(input, name);
       if (!binary) return binary.error();
       converted = std::move(binary.value());
       wasm = converted;
+      artifact.wasm_hash = sha256Hex(wasm);
+      if (artifact.wasm_hash.empty()) return Error{std::string(name) + ": SHA-256 failed"};
     }
-
-    Artifact artifact;
-    artifact.wasm_hash = sha256Hex(wasm);
-    if (artifact.wasm_hash.empty()) return Error{std::string(name) + ": SHA-256 failed"};
-
-    bool known = false;
-    {
-      std::lock_guard lock(shared_->mutex);
-      auto it = shared_->infos.find(artifact.wasm_hash);
-      if (it != shared_->infos.end()) {
-        artifact.info = it->second;
-        known = true;
-      }
-    }
-    if (!known) {
-      auto info = validate(wasm, name);
-      if (!info) return info.error();
-      artifact.info = info.value();
-      std::lock_guard lock(shared_->mutex);
-      if (shared_->infos.size() >= kInfoMemoLimit) shared_->infos.clear();
-      shared_->infos.emplace(artifact.wasm_hash, artifact.info);
-    }
+    auto info = validate(wasm, name);
+    if (!info) return info.error();
+    artifact.info = info.value();
 
     if (config_.cache_dir.empty()) return Error{std::string(name) + ": no cache directory configured"};
-    const std::string key = sha256Hex(key_prefix_ + artifact.wasm_hash);
-    artifact.so_path = config_.cache_dir / key.substr(0, 2) / (key + ".so");
+    artifact.so_path = cachePath(artifact.wasm_hash);
+    const std::string key = artifact.so_path.stem().string();
+    // Recorded once the .so is there (found or built), never before: an alias
+    // whose .so is missing only costs the lookup.
+    auto done = [&]() -> Result<Artifact> {
+      if (!alias.empty()) recordAlias(alias, artifact.wasm_hash);
+      return artifact;
+    };
 
-    std::error_code ec;
-    if (fs::exists(artifact.so_path, ec)) return artifact;
+    if (fs::exists(artifact.so_path, ec)) return done();
 
     // One compile per key in this process; other processes may race us, which
     // only costs a duplicate compile since publication is an atomic rename.
@@ -341,12 +390,12 @@ Result<Artifact> Compiler::compile(std::string_view input, std::string_view name
     if (!promise) {
       std::optional<Error> error = pending.get();
       if (error) return *error;
-      return artifact;
+      return done();
     }
 
     std::optional<Error> error;
     try {
-      error = build(wasm, artifact.wasm_hash, artifact.info, key, artifact.so_path, name);
+      error = build(wasm, artifact.wasm_hash, *artifact.info, key, artifact.so_path, name);
     } catch (const std::exception& e) {
       error = Error{std::string(name) + ": compile failed: " + e.what()};
     } catch (...) {
@@ -359,7 +408,7 @@ Result<Artifact> Compiler::compile(std::string_view input, std::string_view name
     }
     promise->set_value(error);
     if (error) return *error;
-    return artifact;
+    return done();
   } catch (const std::exception& e) {
     return Error{std::string(name) + ": compile failed: " + e.what()};
   }

@@ -15,6 +15,10 @@
 
 namespace jinn::compiler {
 
+// Names the rules of watToWasm and validate: libwabt's version and the
+// SHA-256 of validate.cc (which holds all of them), embedded at build time.
+std::string validationPolicy();
+
 struct CompilerConfig {
   std::filesystem::path cache_dir;     // content-addressed artifacts live here
   std::string c_compiler = "cc";
@@ -22,6 +26,12 @@ struct CompilerConfig {
   std::chrono::seconds timeout{300};   // wall-clock limit of each child
   uint64_t memory_bytes = 2ull << 30;  // RLIMIT_AS of each child
   uint64_t max_output_bytes = 512ull << 20;  // RLIMIT_FSIZE of each child
+  // Part of every cache key. A cached .so exists only because validate()
+  // accepted exactly those wasm bytes, so a hit reuses that verdict without
+  // validating again; keyed on the rules that gave it, a changed validator
+  // never reuses an old one. Leave the default: only a test sets another,
+  // to stand for a changed validator.
+  std::string validation_policy = validationPolicy();
 };
 
 // What the runtime needs to know about a validated module.
@@ -52,26 +62,34 @@ std::string sha256Hex(std::string_view bytes);
 struct Artifact {
   std::filesystem::path so_path;  // the cached shared object
   std::string wasm_hash;          // hex SHA-256 of the wasm bytes
-  ModuleInfo info;
+  // Set when this call validated the module; empty on a cache hit, which
+  // reuses the verdict the cached .so stands for (CompilerConfig).
+  std::optional<ModuleInfo> info;
 };
 
 class Compiler {
  public:
   explicit Compiler(CompilerConfig config);
 
-  // Returns the cached artifact for these wasm bytes, compiling it first if
-  // needed. The cache key covers the wasm bytes, the translator's and the C
-  // compiler's versions (asked once per executable, remembered in the cache
-  // by its identity), the flags and the runtime ABI (shim, abi.h), so a
-  // change of any of them compiles afresh. Concurrent calls (threads or
+  // Returns the cached artifact for these wasm bytes (or text), compiling it
+  // first if needed. The cache key covers the wasm bytes, the translator's
+  // and the C compiler's versions (asked once per executable, remembered in
+  // the cache by its identity), the flags, the runtime ABI (shim, abi.h)
+  // and the validation policy, so a change of any of them compiles afresh.
+  // A hit is found before any parsing or validation: binary input by its
+  // SHA-256, text through the alias its first compile recorded (the text's
+  // SHA-256 -> the wasm's, `<cache>/wat/`). Concurrent calls (threads or
   // processes) for the same key are safe; a failed or interrupted compile
   // leaves nothing in the cache directory but its own cleaned-up temp dir.
   Result<Artifact> compile(std::string_view wasm, std::string_view name);
 
+  // Where the .so of wasm bytes with this hex SHA-256 is (or would be) cached.
+  std::filesystem::path cachePath(std::string_view wasm_hash) const;
+
   const CompilerConfig& config() const { return config_; }
 
  private:
-  struct Shared;  // in-flight compiles and validated-module memo (compiler.cc)
+  struct Shared;  // in-flight compiles (compiler.cc)
 
   // Translates and compiles into a private temp dir, then renames into `so_path`.
   std::optional<Error> build(std::string_view wasm, const std::string& wasm_hash,
@@ -81,6 +99,10 @@ class Compiler {
   // The host forwarders (src/runtime/shim_forwarders.c) compiled once per
   // cache and compiler configuration, linked into every module.
   Result<std::filesystem::path> forwarders(std::string_view name) const;
+
+  // Text input: the alias recording which wasm hash this text (by its
+  // SHA-256) converts to under this key prefix.
+  std::filesystem::path aliasPath(std::string_view text_hash) const;
 
   CompilerConfig config_;
   std::filesystem::path forwarders_path_;  // <cache>/common/forwarders-<inputs hash>.o

@@ -15,11 +15,13 @@
 #include <utility>
 
 #include "compiler/compiler.h"
+#include "compiler/embedded_sources.h"
 #include "util/text.h"
 #include "wabt/binary-reader-ir.h"
 #include "wabt/binary-reader.h"
 #include "wabt/binary-writer.h"
 #include "wabt/cast.h"
+#include "wabt/config.h"
 #include "wabt/error.h"
 #include "wabt/feature.h"
 #include "wabt/ir.h"
@@ -378,6 +380,14 @@ bool looksLikeWat(std::string_view bytes) {
     }
   }
   return false;
+}
+
+std::string validationPolicy() {
+  // Every rule (features, import policy, limits, the text conversion) is in
+  // this file, so its hash changes with any of them; the import table
+  // (wasi_functions.def) is in the cache key on its own.
+  return std::string("libwabt ") + WABT_VERSION_STRING + "; validate.cc " +
+         std::string(embedded::validateCcSha256());
 }
 
 Result<std::string> watToWasm(std::string_view text, std::string_view name) {

@@ -351,7 +351,8 @@ TEST_F(CompilerTest, CompilesAndCaches) {
   std::string key = a.so_path.stem().string();
   EXPECT_EQ(key.size(), 64u);
   EXPECT_EQ(a.so_path.parent_path(), cache_ / key.substr(0, 2));
-  EXPECT_TRUE(a.info.has_start);
+  ASSERT_TRUE(a.info.has_value());  // a miss validates
+  EXPECT_TRUE(a.info->has_start);
   EXPECT_EQ(compileCount(), 1);
   EXPECT_EQ(countTempEntries(), 0);
   auto mtime = fs::last_write_time(a.so_path);
@@ -362,6 +363,7 @@ TEST_F(CompilerTest, CompilesAndCaches) {
   ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_EQ(second.value().so_path, a.so_path);
   EXPECT_EQ(fs::last_write_time(a.so_path), mtime);
+  EXPECT_FALSE(second.value().info.has_value());  // a hit does not
   EXPECT_EQ(compileCount(), 1);
   EXPECT_LT(warm, 50ms);
 
@@ -503,6 +505,109 @@ TEST_F(CompilerTest, ToolVersionsAreAskedOncePerExecutable) {
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(compileCount("probes"), 2);
   EXPECT_NE(d.value().so_path, a.value().so_path);
+}
+
+// Issue 5: a cache hit skips validation, because the .so stands for the
+// verdict that validate() accepted those bytes. Only under the policy that
+// gave it: here an "older validator" that accepted an import jinn refuses
+// (a valid module's .so planted under the refused module's key).
+TEST_F(CompilerTest, CacheHitReusesAVerdictOnlyUnderItsPolicy) {
+  const std::string refused = wat(R"((module
+    (import "env" "f" (func))
+    (func (export "_start"))))");
+  ASSERT_FALSE(validate(refused, "refused.wasm").ok());
+
+  CompilerConfig older = config();
+  older.validation_policy = "an older validator";
+  Compiler old_compiler(older);
+  auto valid = old_compiler.compile(wat(kCommand), "cmd.wasm");
+  ASSERT_TRUE(valid.ok()) << valid.error().message;
+  const fs::path planted = old_compiler.cachePath(sha256Hex(refused));
+  fs::create_directories(planted.parent_path());
+  fs::copy_file(valid.value().so_path, planted);
+
+  // Under the policy that produced it, the verdict stands: not validated.
+  auto hit = old_compiler.compile(refused, "refused.wasm");
+  ASSERT_TRUE(hit.ok()) << hit.error().message;
+  EXPECT_EQ(hit.value().so_path, planted);
+  EXPECT_FALSE(hit.value().info.has_value());
+
+  // Under today's policy the old verdict is never looked up: validated, refused.
+  Compiler current(config());
+  EXPECT_NE(current.cachePath(sha256Hex(refused)), planted);
+  auto r = current.compile(refused, "refused.wasm");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(contains(r.error().message, "\"env\"")) << r.error().message;
+}
+
+// Text finds its .so through the alias its first compile recorded (text hash
+// -> wasm hash), without parsing; a changed text or policy never does.
+TEST_F(CompilerTest, TextHitGoesThroughItsAliasOnly) {
+  CompilerConfig c = config();
+  c.c_compiler = countingCompiler();
+  Compiler compiler(c);
+  auto first = compiler.compile(kReactor, "r.wat");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(first.value().info.has_value());
+
+  auto second = Compiler(c).compile(kReactor, "r.wat");
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_FALSE(second.value().info.has_value());  // neither parsed nor validated
+  EXPECT_EQ(second.value().so_path, first.value().so_path);
+  EXPECT_EQ(second.value().wasm_hash, sha256Hex(wat(kReactor)));
+  EXPECT_EQ(compileCount(), 1);
+
+  // The same module in other words (an extra comment): another alias, which
+  // leads to the same .so once parsed and validated.
+  const std::string reworded = std::string(kReactor) + ";; reworded\n";
+  auto third = compiler.compile(reworded, "r.wat");
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_TRUE(third.value().info.has_value());
+  EXPECT_EQ(third.value().so_path, first.value().so_path);
+  EXPECT_EQ(compileCount(), 1);
+
+  // A changed text is its own module.
+  std::string changed(kReactor);
+  changed.replace(changed.find("i32.add"), 7, "i32.sub");
+  auto fourth = compiler.compile(changed, "r.wat");
+  ASSERT_TRUE(fourth.ok()) << fourth.error().message;
+  EXPECT_TRUE(fourth.value().info.has_value());
+  EXPECT_NE(fourth.value().so_path, first.value().so_path);
+  EXPECT_EQ(fourth.value().wasm_hash, sha256Hex(wat(changed)));
+  EXPECT_EQ(compileCount(), 2);
+
+  // Another policy ignores the aliases made under this one.
+  CompilerConfig other = c;
+  other.validation_policy = "another validator";
+  auto fifth = Compiler(other).compile(kReactor, "r.wat");
+  ASSERT_TRUE(fifth.ok()) << fifth.error().message;
+  EXPECT_TRUE(fifth.value().info.has_value());
+  EXPECT_NE(fifth.value().so_path, first.value().so_path);
+  EXPECT_EQ(compileCount(), 3);
+}
+
+// An alias that is not a wasm hash is ignored (the text is parsed and
+// validated) and replaced by the right one.
+TEST_F(CompilerTest, BrokenAliasIsIgnoredAndReplaced) {
+  Compiler compiler(config());
+  auto first = compiler.compile(kReactor, "r.wat");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  std::vector<fs::path> aliases;
+  for (fs::recursive_directory_iterator it(cache_ / "wat"), end; it != end; ++it) {
+    if (it->is_symlink()) aliases.push_back(it->path());
+  }
+  ASSERT_EQ(aliases.size(), 1u);
+  fs::remove(aliases[0]);
+  fs::create_symlink("not-a-hash", aliases[0]);
+
+  auto again = compiler.compile(kReactor, "r.wat");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again.value().info.has_value());
+  EXPECT_EQ(again.value().so_path, first.value().so_path);
+  EXPECT_EQ(fs::read_symlink(aliases[0]).string(), first.value().wasm_hash);
+  auto third = compiler.compile(kReactor, "r.wat");
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_FALSE(third.value().info.has_value());
 }
 
 TEST_F(CompilerTest, SimdIsRejectedAndLeavesNothing) {
