@@ -5,7 +5,7 @@
 # scenario and writes report.md and the plots (PNG, gnuplot) to
 # bench/results/<UTC date and time>/. See bench/README.md.
 #
-# Usage: bash bench/run.sh            the full suite (about 12 minutes on 2 cores, plus the build)
+# Usage: bash bench/run.sh            the full suite (17.5 minutes from a fresh clone on 2 cores, build included)
 #        QUICK=1 bash bench/run.sh    short durations, small sizes (a check that it all runs)
 # Knobs (environment), with their defaults:
 #   SCENARIOS="throughput latency coldstart sandbox compute density sizes"
