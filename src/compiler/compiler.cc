@@ -107,45 +107,6 @@ std::optional<fs::path> findExecutable(const std::string& program) {
   }
 }
 
-// toolVersion, remembered in the cache by the identity of the executable
-// (path, device, inode, size, modification and change times, symlinks
-// followed): running `cc --version` and `wasm2c --version` is most of what
-// a server with precompiled functions does before it listens. Replacing or
-// upgrading a tool changes its identity, and the next start asks it again.
-std::string rememberedToolVersion(const CompilerConfig& config, const std::string& program) {
-  const std::optional<fs::path> exe = findExecutable(program);
-  struct stat st {};
-  if (config.cache_dir.empty() || !exe || ::stat(exe->c_str(), &st) != 0) {
-    return toolVersion(config, program);
-  }
-  std::string identity = program + '\n' + exe->string() + '\n';
-  for (long long v : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
-                      static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
-                      static_cast<long long>(st.st_mtim.tv_nsec), static_cast<long long>(st.st_ctim.tv_sec),
-                      static_cast<long long>(st.st_ctim.tv_nsec)}) {
-    identity += std::to_string(v) + '\n';
-  }
-  const fs::path memo = config.cache_dir / "common" / ("tool-" + sha256Hex(identity) + ".txt");
-  {
-    std::ifstream in(memo, std::ios::binary);
-    std::ostringstream text;
-    if (in && text << in.rdbuf() && !text.str().empty()) return std::move(text).str();
-  }
-  std::string version = toolVersion(config, program);
-  // Only a version that was really read is remembered (not "unavailable").
-  if (version.rfind("unavailable: ", 0) != 0) {
-    std::error_code ec;
-    fs::create_directories(memo.parent_path(), ec);
-    const fs::path tmp = memo.string() + "." + std::to_string(::getpid()) + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << version;
-    }
-    if (::rename(tmp.c_str(), memo.c_str()) != 0) fs::remove(tmp, ec);
-  }
-  return version;
-}
-
 void appendField(std::string& out, std::string_view label, std::string_view value) {
   // Length-prefixed, so no two different inputs give the same text.
   out += label;
@@ -245,6 +206,49 @@ std::optional<Error> publish(const fs::path& built, const fs::path& final_path,
   }
   return std::nullopt;
 }
+
+// toolVersion, remembered in the cache by the identity of the executable
+// (path, device, inode, size, modification and change times, symlinks
+// followed): running `cc --version` and `wasm2c --version` is most of what
+// a server with precompiled functions does before it listens. Replacing or
+// upgrading a tool changes its identity, and the next start asks it again.
+std::string rememberedToolVersion(const CompilerConfig& config, const std::string& program) {
+  const std::optional<fs::path> exe = findExecutable(program);
+  struct stat st {};
+  if (config.cache_dir.empty() || !exe || ::stat(exe->c_str(), &st) != 0) {
+    return toolVersion(config, program);
+  }
+  std::string identity = program + '\n' + exe->string() + '\n';
+  for (long long v : {static_cast<long long>(st.st_dev), static_cast<long long>(st.st_ino),
+                      static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
+                      static_cast<long long>(st.st_mtim.tv_nsec), static_cast<long long>(st.st_ctim.tv_sec),
+                      static_cast<long long>(st.st_ctim.tv_nsec)}) {
+    identity += std::to_string(v) + '\n';
+  }
+  const fs::path memo = config.cache_dir / "common" / ("tool-" + sha256Hex(identity) + ".txt");
+  std::error_code ec;
+  if (fs::exists(memo, ec)) {
+    try {
+      std::string remembered = readFile(memo);
+      if (!remembered.empty()) return remembered;
+    } catch (const std::exception&) {
+    }
+  }
+  std::string version = toolVersion(config, program);
+  // Only a version that was really read is remembered (not "unavailable").
+  if (version.rfind("unavailable: ", 0) != 0) {
+    const fs::path tmp = memo.string() + "." + std::to_string(::getpid()) + ".tmp";
+    try {
+      fs::create_directories(memo.parent_path(), ec);
+      writeFile(tmp, version);
+      if (publish(tmp, memo, program)) fs::remove(tmp, ec);
+    } catch (const std::exception&) {
+      fs::remove(tmp, ec);
+    }
+  }
+  return version;
+}
+
 
 // A text's alias is a symbolic link whose target is the hex SHA-256 of the
 // wasm the text converts to: read with one readlink, created atomically by
