@@ -1,13 +1,11 @@
-// Artifact envelope: build, verify, and load from a sealed memfd. See artifact.h
+// Artifact envelope: build and verify. See artifact.h
 // for the layout. Ed25519 and SHA-256 come from OpenSSL's EVP API (libcrypto,
 // already a dependency); the envelope itself is 128 bytes of fixed fields, too
 // small to warrant a container format.
 #include "engine/artifact.h"
 #include "util/text.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,12 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 
 using Digest = std::array<unsigned char, 32>;
-
-#ifdef MFD_EXEC
-constexpr unsigned kMfdExec = MFD_EXEC;
-#else
-constexpr unsigned kMfdExec = 0x0010U;  // linux/memfd.h, Linux 6.3
-#endif
 
 // Field offsets (artifact.h).
 constexpr size_t kOffFormat = 8;
@@ -367,45 +359,6 @@ Result<Verified> verify(std::string_view file, const TrustPolicy& trust, std::st
   return Error{who + ": artifact is not signed by a trusted key (signed by key " + signer_hex +
                "..., which is not among the " + std::to_string(policy.keys.size()) +
                " trusted keys)"};
-}
-
-Result<Opened> openVerified(const Verified& verified, std::string_view name) {
-  const std::string who(name);
-  if (verified.so.substr(0, 4) != std::string_view("\x7f"
-                                                   "ELF",
-                                                   4)) {
-    return Error{who + ": artifact does not hold a shared object"};
-  }
-  const std::string label = "jinn-artifact-" + verified.so_hash.substr(0, 16);
-  // MFD_EXEC: where vm.memfd_noexec makes memfds non-executable by default,
-  // ask for an executable one; kernels before 6.3 reject the flag (EINVAL).
-  int fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec);
-  if (fd < 0 && errno == EINVAL)
-    fd = ::memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return Error{who + ": memfd_create: " + std::strerror(errno)};
-  auto fail = [&](const std::string& what) -> Error {
-    const int saved = errno;
-    ::close(fd);
-    return Error{who + ": " + what + ": " + std::strerror(saved)};
-  };
-  for (size_t off = 0; off < verified.so.size();) {
-    const ssize_t n = ::write(fd, verified.so.data() + off, verified.so.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("writing the verified code");
-    off += static_cast<size_t>(n);
-  }
-  // From here the bytes cannot change: not by us, not by anyone holding the fd.
-  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-    return fail("sealing the verified code");
-  }
-  const std::string path = "/proc/self/fd/" + std::to_string(fd);
-  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = ::dlerror();
-    ::close(fd);
-    return Error{who + ": cannot load the artifact's code: " + (why ? why : "?")};
-  }
-  return Opened{handle, fd};
 }
 
 }  // namespace jinn::artifact

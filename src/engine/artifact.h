@@ -14,8 +14,8 @@
 // 128  the .so bytes
 //      the Ed25519 signature over bytes [0, 128 + .so size), if any
 //
-// Nothing here is ever dlopened from a path: verify() checks the bytes in
-// memory and openVerified() copies exactly those bytes into a sealed memfd.
+// Nothing here is ever loaded from a path: verify() checks the bytes in
+// memory and the engine maps exactly those bytes (src/engine/elf_image.h).
 #pragma once
 
 #include <cstdint>
@@ -89,16 +89,6 @@ struct Verified {
 // sizes, the .so hash, then trust (allow-list or a trusted signature).
 // Messages start with `name` and say which check failed.
 Result<Verified> verify(std::string_view file, const TrustPolicy& trust, std::string_view name);
-
-// A library dlopened from a sealed memfd holding exactly the verified bytes.
-// `fd` must stay open while the library is loaded: glibc matches a dlopen path
-// against the names of loaded objects, so a reused "/proc/self/fd/N" would
-// silently return the old library.
-struct Opened {
-  void* handle = nullptr;
-  int fd = -1;
-};
-Result<Opened> openVerified(const Verified& verified, std::string_view name);
 
 // Hex SHA-256 of the bytes.
 std::string sha256Hex(std::string_view bytes);

@@ -1,7 +1,6 @@
-// Engine and Module: wires the compiler (src/compiler), the loader (dlopen of
-// a compiled artifact, bound to the runtime's host table) and the runtime
+// Engine and Module: wires the compiler (src/compiler), the loader (ElfImage,
+// src/engine/elf_image.h, bound to the runtime's host table) and the runtime
 // (src/runtime) behind the public API in include/jinn/jinn.h.
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +12,7 @@
 
 #include "compiler/compiler.h"
 #include "engine/artifact.h"
+#include "engine/elf_image.h"
 #include "jinn/jinn.h"
 #include "runtime/runtime.h"
 #include "util/text.h"
@@ -31,14 +31,13 @@ std::filesystem::path defaultCacheDir() {
   return std::filesystem::temp_directory_path() / "jinn-cache";
 }
 
-// One dlopened shared object (a cache entry or a verified artifact in its
-// sealed memfd), shared by every Module loaded from it. The last Module to
-// go unloads it: calls hold their Module for as long as they run, so no
-// thread is executing or unwinding through the code when it is unmapped.
-// Nothing else in the process points into a module's code or data: the
-// function-type registry copies the types (runtime/host_api.cc), instances
-// and tables live for one call, the thread's instance buffer is cleared per
-// call.
+// One loaded shared object (a cache entry or a verified artifact's code),
+// mapped by engine::ElfImage, shared by every Module loaded from it. The last
+// Module to go unmaps it: calls hold their Module for as long as they run, so
+// no thread is executing code of it when it goes. Nothing else in the
+// process points into a module's code or data: the function-type registry
+// copies the types (runtime/host_api.cc), instances and tables live for one
+// call, the thread's instance buffer is cleared per call.
 class Library {
  public:
   // The engine's table of loaded libraries, by key (the .so path, or
@@ -47,40 +46,21 @@ class Library {
   struct Table {
     std::mutex mu;
     std::unordered_map<std::string, std::weak_ptr<const Library>> by_key;
-    // Sealed memfds of artifacts whose library stayed loaded after dlclose
-    // (glibc keeps an object marked NODELETE). They stay open for the life of
-    // the process: closing one would let its fd number, and so its
-    // /proc/self/fd/N name, be reused by another artifact that glibc would
-    // then resolve to this library (artifact.h).
-    std::vector<int> pinned_fds;
   };
 
-  Library(std::shared_ptr<Table> table, std::string key, void* handle,
-          const jinn_module_desc* desc, int memfd)
-      : table_(std::move(table)), key_(std::move(key)), handle_(handle), desc_(desc),
-        memfd_(memfd) {}
+  Library(std::shared_ptr<Table> table, std::string key, std::unique_ptr<engine::ElfImage> image,
+          const jinn_module_desc* desc)
+      : table_(std::move(table)), key_(std::move(key)), image_(std::move(image)), desc_(desc) {}
   Library(const Library&) = delete;
   Library& operator=(const Library&) = delete;
 
   ~Library() {
-    {
-      std::lock_guard<std::mutex> lock(table_->mu);
-      // A load after the last Module went but before this ran may have put
-      // a fresh library under the key: only an expired entry is ours.
-      if (auto it = table_->by_key.find(key_); it != table_->by_key.end() && it->second.expired()) {
-        table_->by_key.erase(it);
-      }
+    std::lock_guard<std::mutex> lock(table_->mu);
+    // A load after the last Module went but before this ran may have put
+    // a fresh library under the key: only an expired entry is ours.
+    if (auto it = table_->by_key.find(key_); it != table_->by_key.end() && it->second.expired()) {
+      table_->by_key.erase(it);
     }
-    ::dlclose(handle_);
-    if (memfd_ < 0) return;
-    const std::string path = "/proc/self/fd/" + std::to_string(memfd_);
-    if (void* still = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD); still != nullptr) {
-      ::dlclose(still);
-      std::lock_guard<std::mutex> lock(table_->mu);
-      table_->pinned_fds.push_back(memfd_);
-      return;
-    }
-    ::close(memfd_);
   }
 
   const jinn_module_desc& desc() const { return *desc_; }
@@ -88,9 +68,8 @@ class Library {
  private:
   std::shared_ptr<Table> table_;
   std::string key_;
-  void* handle_;
+  std::unique_ptr<engine::ElfImage> image_;  // unmapped last
   const jinn_module_desc* desc_;
-  int memfd_;  // -1 for a cache entry
 };
 
 class LoadedModule final : public Module {
@@ -143,32 +122,32 @@ class EngineImpl {
     return open(artifact.value().so_path, name);
   }
 
-  // dlopen + check + bind + init, once per loaded .so: a path already
-  // loaded (by a Module still alive) is shared.
+  // Map + check + bind + init, once per loaded .so: a path already loaded
+  // (by a Module still alive) is shared.
   Result<std::shared_ptr<Module>> open(const std::filesystem::path& so_path, std::string_view name) {
     std::lock_guard<std::mutex> lock(load_mu_);
     const std::string key = so_path.string();
     if (auto library = find(key)) return module(std::move(library), so_path);
-    void* handle = dlopen(key.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) {
-      const char* why = dlerror();
-      return Error{std::string(name) + ": cannot load compiled module: " + (why ? why : "?")};
+    Result<std::string> bytes = util::readWholeFile(so_path);
+    if (!bytes.ok()) {
+      return Error{std::string(name) + ": cannot load compiled module: " + bytes.error().message};
     }
-    auto* desc = static_cast<const jinn_module_desc*>(dlsym(handle, JINN_MODULE_SYMBOL));
+    Result<std::unique_ptr<engine::ElfImage>> image = engine::ElfImage::load(bytes.value(), name);
+    if (!image.ok()) return image.error();
+    auto* desc = static_cast<const jinn_module_desc*>(image.value()->symbol(JINN_MODULE_SYMBOL));
     if (desc == nullptr || desc->abi_version != JINN_ABI_VERSION) {
-      dlclose(handle);
       return Error{std::string(name) + ": not a jinn module artifact for this engine (ABI v" +
                    std::to_string(JINN_ABI_VERSION) + ")"};
     }
     desc->bind(&runtime::hostApi());
     desc->init_module();
-    return module(publish(key, handle, desc, -1), so_path);
+    return module(publish(key, std::move(image.value()), desc), so_path);
   }
 
   // Verifies `file` (the whole artifact, in memory) and runs only those bytes:
-  // they are copied into a sealed memfd and dlopened from there, so the file
-  // on disk may change underneath without effect. Once per distinct .so
-  // while a Module of it is alive.
+  // the code is mapped from the verified buffer itself, so the file on disk
+  // may change underneath without effect. Once per distinct .so while a
+  // Module of it is alive.
   Result<std::shared_ptr<Module>> loadArtifact(std::string_view file,
                                                const std::filesystem::path& path,
                                                std::string_view name) {
@@ -179,20 +158,17 @@ class EngineImpl {
     std::lock_guard<std::mutex> lock(load_mu_);
     const std::string key = "artifact:" + v.so_hash;
     if (auto library = find(key)) return module(std::move(library), path);
-    Result<artifact::Opened> opened = artifact::openVerified(v, name);
-    if (!opened.ok()) return opened.error();
-    void* handle = opened.value().handle;
-    auto* desc = static_cast<const jinn_module_desc*>(dlsym(handle, JINN_MODULE_SYMBOL));
+    Result<std::unique_ptr<engine::ElfImage>> image = engine::ElfImage::load(v.so, name);
+    if (!image.ok()) return image.error();
+    auto* desc = static_cast<const jinn_module_desc*>(image.value()->symbol(JINN_MODULE_SYMBOL));
     if (desc == nullptr || desc->abi_version != JINN_ABI_VERSION || desc->wasm_hash == nullptr ||
         v.wasm_hash != desc->wasm_hash) {
-      dlclose(handle);
-      ::close(opened.value().fd);
       return Error{std::string(name) +
                    ": artifact was modified (its code does not match its header)"};
     }
     desc->bind(&runtime::hostApi());
     desc->init_module();
-    return module(publish(key, handle, desc, opened.value().fd), path);
+    return module(publish(key, std::move(image.value()), desc), path);
   }
 
   const EngineConfig& config() const { return config_; }
@@ -207,9 +183,10 @@ class EngineImpl {
     auto it = libraries_->by_key.find(key);
     return it == libraries_->by_key.end() ? nullptr : it->second.lock();
   }
-  std::shared_ptr<const Library> publish(const std::string& key, void* handle,
-                                         const jinn_module_desc* desc, int memfd) {
-    auto library = std::make_shared<const Library>(libraries_, key, handle, desc, memfd);
+  std::shared_ptr<const Library> publish(const std::string& key,
+                                         std::unique_ptr<engine::ElfImage> image,
+                                         const jinn_module_desc* desc) {
+    auto library = std::make_shared<const Library>(libraries_, key, std::move(image), desc);
     std::lock_guard<std::mutex> lock(libraries_->mu);
     libraries_->by_key[key] = library;
     return library;
@@ -224,7 +201,7 @@ class EngineImpl {
   std::atomic<std::shared_ptr<const artifact::TrustPolicy>> trust_;
   compiler::Compiler compiler_;
   std::shared_ptr<runtime::MemoryPool> pool_;
-  // Held across a load (dlopen, bind, init), so one .so is loaded once;
+  // Held across a load (map, bind, init), so one .so is loaded once;
   // never taken by a Library's unload.
   std::mutex load_mu_;
   std::shared_ptr<Library::Table> libraries_ = std::make_shared<Library::Table>();
