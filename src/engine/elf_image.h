@@ -5,7 +5,7 @@
 // dlopen (a name search) and dlclose (a sort of the whole list) walk it. With
 // a thousand functions loaded that is most of a first hit: measured on the
 // 2-core VM, 160 us per dlopen with none loaded, 250 us with 1,000, 110 us
-// per dlclose with 2,000 (docs/adr/0006-own-module-loader.md). Our objects are
+// per dlclose with 2,000 (docs/adr/0003-own-module-loader.md). Our objects are
 // the compiler's own output (src/compiler): one position-independent object,
 // three relocation kinds, no TLS, no constructors of its own, one exported
 // symbol. Loading one is a copy into an anonymous mapping, the relocations,
