@@ -141,8 +141,9 @@ class Engine {
   ~Engine();
 
   // Loads a .wasm or .wat file: validates, compiles (or finds it in the
-  // cache) and dlopens it. A second load of the same bytes costs a hash and a
-  // dlopen. Thread-safe; concurrent loads of one module compile it once.
+  // cache) and maps it. A second load of the same bytes costs a hash and a
+  // map (none while a Module of it is alive). Thread-safe; concurrent loads of
+  // one module compile it once.
   // An artifact (recognised by content) goes through loadArtifact's checks.
   Result<std::shared_ptr<Module>> loadFile(const std::filesystem::path& path);
   // As loadFile, from bytes (`name` is used in messages only). `.wat` text is
@@ -151,7 +152,7 @@ class Engine {
   // Loads a standalone artifact written by `jinn compile --output` (for hosts
   // without a C compiler). The file is read once; its format, engine ABI
   // version, hashes and trust (EngineConfig) are checked in memory, and only
-  // those verified bytes are dlopened, from a sealed memfd. Never needs a
+  // those verified bytes are mapped, from that buffer. Never needs a
   // compiler.
   Result<std::shared_ptr<Module>> loadArtifact(const std::filesystem::path& path);
 
@@ -166,14 +167,21 @@ class Engine {
   const std::filesystem::path& cacheDir() const;
   EngineImpl& impl() { return *impl_; }
 
+  // What the engine holds now (for metrics).
+  struct Stats {
+    size_t loaded_modules = 0;     // compiled modules mapped, each shared by its Modules
+    size_t pool_slots_in_use = 0;  // memory slots held by calls running now
+    size_t pool_slots_idle = 0;    // zeroed slots kept for reuse
+  };
+  Stats stats() const;
+
  private:
   explicit Engine(std::unique_ptr<EngineImpl> impl);
   std::unique_ptr<EngineImpl> impl_;
 };
 
 // The compiled code stays mapped while any Module of it is alive, and is
-// unloaded (dlclose, and an artifact's memfd closed) when the last one is
-// destroyed: keep the shared_ptr for as long as a call may run.
+// unmapped when the last one is destroyed: keep the shared_ptr for as long as a call may run.
 class Module {
  public:
   virtual ~Module() = default;

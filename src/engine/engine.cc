@@ -173,6 +173,17 @@ class EngineImpl {
 
   const EngineConfig& config() const { return config_; }
 
+  Engine::Stats stats() const {
+    Engine::Stats s;
+    {
+      std::lock_guard<std::mutex> lock(libraries_->mu);
+      s.loaded_modules = libraries_->by_key.size();
+    }
+    s.pool_slots_in_use = pool_->liveSlots();
+    s.pool_slots_idle = pool_->idleSlots();
+    return s;
+  }
+
   void setTrust(artifact::TrustPolicy trust) {
     trust_.store(std::make_shared<const artifact::TrustPolicy>(std::move(trust)));
   }
@@ -225,6 +236,8 @@ Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 const std::filesystem::path& Engine::cacheDir() const { return impl_->config().cache_dir; }
+
+Engine::Stats Engine::stats() const { return impl_->stats(); }
 
 Result<std::shared_ptr<Module>> Engine::loadFile(const std::filesystem::path& path) {
   Result<std::string> bytes = util::readWholeFile(path);

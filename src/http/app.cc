@@ -717,6 +717,11 @@ asio::awaitable<Decision> AdminApp::handle(Exchange& ex) {
   if (path == "/metrics" && ex.request.method() == bhttp::verb::get) {
     Response res{bhttp::status::ok, version};
     res.set(bhttp::field::content_type, observe::kMetricsContentType);
+    if (app_ != nullptr) {  // the engine's gauges, read when scraped
+      const Engine::Stats stats = app_->engine().stats();
+      metrics_.pool_slots_in_use.with().set(static_cast<int64_t>(stats.pool_slots_in_use));
+      metrics_.modules_loaded.with().set(static_cast<int64_t>(stats.loaded_modules));
+    }
     res.body() = metrics_.render();
     res.prepare_payload();
     co_return Decision{std::move(res)};

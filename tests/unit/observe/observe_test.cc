@@ -137,6 +137,7 @@ TEST(Metrics, ExpositionFormat) {
       {"jinn_function_queue_rejections_total", "counter"},
       {"jinn_tenant_rejections_total", "counter"},
       {"jinn_pool_slots_in_use", "gauge"},
+      {"jinn_modules_loaded", "gauge"},
       {"jinn_compile_seconds", "histogram"},
       {"jinn_compiles_total", "counter"},
       {"jinn_upstream_errors_total", "counter"},
