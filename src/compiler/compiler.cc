@@ -343,7 +343,7 @@ Result<Artifact> Compiler::compile(std::string_view input, std::string_view name
     // A cached .so is the verdict that validate() accepted exactly these bytes
     // under this policy (the key covers both): a hit is served without parsing
     // or validating again. The cache directory is trusted as it always was: a
-    // .so found there is dlopened as it is.
+    // .so found there is loaded as it is.
     std::error_code ec;
     if (!config_.cache_dir.empty() && !artifact.wasm_hash.empty()) {
       artifact.so_path = cachePath(artifact.wasm_hash);

@@ -4,7 +4,7 @@
 // those routes (concurrency and request rate).
 //
 // A load runs on the cache's own loader threads: reading the file, the
-// per-tenant env file, and Engine::loadFile (a hash and a dlopen when the
+// per-tenant env file, and Engine::loadFile (a hash and a map when the
 // artifact is already compiled, a compile otherwise). A request waits for it
 // up to server.first_hit_wait; a longer load (a compile) answers 503 with
 // Retry-After while it goes on.

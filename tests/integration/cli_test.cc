@@ -455,7 +455,7 @@ TEST_F(CliTest, KeygenNeverOverwrites) {
 
 TEST_F(CliTest, CorruptArtifactIsRefused) {
   // A bare shared object (what `compile --output` wrote before artifacts had
-  // an envelope) is never dlopened, nor is garbage behind the artifact magic.
+  // an envelope) is never loaded, nor is garbage behind the artifact magic.
   const fs::path bad = scratch("corrupt.so");
   writeFile(bad, std::string("\x7f" "ELF", 4) + std::string(1000, 'z'));
   Ran r = runJinn({"run", bad.string()});
