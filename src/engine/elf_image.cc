@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,7 +69,61 @@ struct Dynamic {
   bool has_rel = false, textrel = false;
 };
 
+// JINN_PERF_MAP=1: appends "START SIZE NAME" for each function symbol of
+// `bytes` (its section headers and .symtab, in the file, not mapped) to the
+// perf map. Best effort: a malformed or stripped table writes nothing.
+void writePerfMap(std::string_view bytes, const unsigned char* base, uint64_t size,
+                  std::string_view who) {
+  static std::mutex mu;
+  if (bytes.size() < sizeof(Elf64_Ehdr)) return;
+  const auto eh = readAt<Elf64_Ehdr>(bytes, 0);
+  if (eh.e_shentsize != sizeof(Elf64_Shdr) ||
+      !within(eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr), bytes.size())) {
+    return;
+  }
+  std::string lines;
+  for (size_t i = 0; i < eh.e_shnum; ++i) {
+    const auto sh = readAt<Elf64_Shdr>(bytes, eh.e_shoff + i * sizeof(Elf64_Shdr));
+    if (sh.sh_type != SHT_SYMTAB || sh.sh_entsize != sizeof(Elf64_Sym) || sh.sh_link >= eh.e_shnum ||
+        !within(sh.sh_offset, sh.sh_size, bytes.size())) {
+      continue;
+    }
+    const auto str = readAt<Elf64_Shdr>(bytes, eh.e_shoff + sh.sh_link * sizeof(Elf64_Shdr));
+    if (!within(str.sh_offset, str.sh_size, bytes.size())) continue;
+    const std::string_view names = bytes.substr(str.sh_offset, str.sh_size);
+    for (uint64_t at = 0; at + sizeof(Elf64_Sym) <= sh.sh_size; at += sizeof(Elf64_Sym)) {
+      const auto s = readAt<Elf64_Sym>(bytes, sh.sh_offset + at);
+      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_size == 0 || s.st_name >= names.size() ||
+          !within(s.st_value, s.st_size, size)) {
+        continue;
+      }
+      const std::string_view rest = names.substr(s.st_name);
+      const std::string_view name = rest.substr(0, rest.find('\0'));
+      char head[48];
+      std::snprintf(head, sizeof head, "%lx %lx ",
+                    static_cast<unsigned long>(reinterpret_cast<uintptr_t>(base) + s.st_value),
+                    static_cast<unsigned long>(s.st_size));
+      lines.append(head).append(name).append(" [");
+      for (char c : who) lines.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
+      lines.append("]\n");
+    }
+  }
+  if (lines.empty()) return;
+  std::lock_guard<std::mutex> lock(mu);
+  if (FILE* f = std::fopen(ElfImage::perfMapPath().c_str(), "ae")) {
+    std::fwrite(lines.data(), 1, lines.size(), f);
+    std::fclose(f);
+  }
+}
+
+bool perfMapWanted() {
+  const char* v = std::getenv("JINN_PERF_MAP");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
 }  // namespace
+
+std::string ElfImage::perfMapPath() { return "/tmp/perf-" + std::to_string(::getpid()) + ".map"; }
 
 ElfImage::ElfImage(unsigned char* base, size_t size) : base_(base), size_(size) { ++live_images; }
 
@@ -315,6 +372,7 @@ Result<std::unique_ptr<ElfImage>> ElfImage::load(std::string_view bytes, std::st
     }
     p = q;
   }
+  if (perfMapWanted()) writePerfMap(bytes, base, size, who);
   return image;
 }
 

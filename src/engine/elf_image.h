@@ -26,10 +26,19 @@
 // libitm and there are no handlers, so running it would do nothing.
 // Unwind tables are not registered: nothing unwinds through guest frames
 // (traps and the kill switch leave by siglongjmp, src/runtime/guest_enter.c).
+//
+// Profiling: guest code is anonymous memory, so perf cannot name it from a
+// file. With JINN_PERF_MAP=1 in the environment, each load appends its
+// functions (from the object's .symtab, if it has one) to
+// /tmp/perf-<pid>.map, the file perf reads for code it cannot find on disk:
+// `JINN_PERF_MAP=1 perf record -g jinn serve ...` then shows w2c_* names. An
+// address reused by a later load keeps its earlier lines too (perf maps are
+// append-only), so a profile is clearest with the functions kept loaded.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "jinn/jinn.h"
@@ -50,6 +59,8 @@ class ElfImage {
 
   // Images mapped now, in the whole process (for tests and diagnostics).
   static size_t live();
+  // Where JINN_PERF_MAP=1 makes loads write their symbols.
+  static std::string perfMapPath();
 
   const unsigned char* base() const { return base_; }
   size_t size() const { return size_; }

@@ -147,6 +147,36 @@ TEST_F(ElfImageTest, GenuineObjectMapsWithItsProtectionsAndExportsItsDescriptor)
               std::chrono::duration<double, std::micro>(t1 - t0).count() / kLoads);
 }
 
+TEST_F(ElfImageTest, PerfMapNamesGuestFunctionsOnlyWhenAsked) {
+  const fs::path map = ElfImage::perfMapPath();
+  ASSERT_FALSE(fs::exists(map)) << map << " exists already";
+  ASSERT_TRUE(ElfImage::load(so_, "quiet.so").ok());
+  EXPECT_FALSE(fs::exists(map)) << "written without JINN_PERF_MAP";
+
+  ::setenv("JINN_PERF_MAP", "1", 1);
+  auto image = ElfImage::load(so_, "profiled\n.so");
+  ::unsetenv("JINN_PERF_MAP");
+  ASSERT_TRUE(image.ok()) << image.error().message;
+  std::ifstream in(map);
+  int inside = 0, lines = 0;
+  bool start = false;
+  for (std::string line; std::getline(in, line); ++lines) {
+    unsigned long addr = 0, size = 0;
+    char name[256] = {};
+    ASSERT_EQ(std::sscanf(line.c_str(), "%lx %lx %255s", &addr, &size, name), 3) << line;
+    const auto* p = reinterpret_cast<const unsigned char*>(addr);
+    if (p >= image.value()->base() && p + size <= image.value()->base() + image.value()->size()) {
+      ++inside;
+    }
+    if (std::string(name) == "w2c__start") start = true;
+    EXPECT_NE(line.find("[profiled?.so]"), std::string::npos) << "one line per entry: " << line;
+  }
+  EXPECT_GT(lines, 10);
+  EXPECT_EQ(inside, lines) << "every symbol lies inside the image";
+  EXPECT_TRUE(start) << "the module's _start is named";
+  fs::remove(map);
+}
+
 TEST_F(ElfImageTest, RefusesWhatIsNotALoadableModule) {
   expectRefused("", "too short");
   expectRefused("hello, I am not an ELF file at all, but I am long enough to pass the size "
