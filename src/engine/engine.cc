@@ -132,16 +132,12 @@ class EngineImpl {
     if (!bytes.ok()) {
       return Error{std::string(name) + ": cannot load compiled module: " + bytes.error().message};
     }
-    Result<std::unique_ptr<engine::ElfImage>> image = engine::ElfImage::load(bytes.value(), name);
-    if (!image.ok()) return image.error();
-    auto* desc = static_cast<const jinn_module_desc*>(image.value()->symbol(JINN_MODULE_SYMBOL));
-    if (desc == nullptr || desc->abi_version != JINN_ABI_VERSION) {
-      return Error{std::string(name) + ": not a jinn module artifact for this engine (ABI v" +
-                   std::to_string(JINN_ABI_VERSION) + ")"};
-    }
-    desc->bind(&runtime::hostApi());
-    desc->init_module();
-    return module(publish(key, std::move(image.value()), desc), so_path);
+    Result<std::shared_ptr<const Library>> library = map(
+        key, bytes.value(), name, nullptr,
+        std::string(name) + ": not a jinn module artifact for this engine (ABI v" +
+            std::to_string(JINN_ABI_VERSION) + ")");
+    if (!library.ok()) return library.error();
+    return module(std::move(library.value()), so_path);
   }
 
   // Verifies `file` (the whole artifact, in memory) and runs only those bytes:
@@ -158,17 +154,11 @@ class EngineImpl {
     std::lock_guard<std::mutex> lock(load_mu_);
     const std::string key = "artifact:" + v.so_hash;
     if (auto library = find(key)) return module(std::move(library), path);
-    Result<std::unique_ptr<engine::ElfImage>> image = engine::ElfImage::load(v.so, name);
-    if (!image.ok()) return image.error();
-    auto* desc = static_cast<const jinn_module_desc*>(image.value()->symbol(JINN_MODULE_SYMBOL));
-    if (desc == nullptr || desc->abi_version != JINN_ABI_VERSION || desc->wasm_hash == nullptr ||
-        v.wasm_hash != desc->wasm_hash) {
-      return Error{std::string(name) +
-                   ": artifact was modified (its code does not match its header)"};
-    }
-    desc->bind(&runtime::hostApi());
-    desc->init_module();
-    return module(publish(key, std::move(image.value()), desc), path);
+    Result<std::shared_ptr<const Library>> library =
+        map(key, v.so, name, &v.wasm_hash,
+            std::string(name) + ": artifact was modified (its code does not match its header)");
+    if (!library.ok()) return library.error();
+    return module(std::move(library.value()), path);
   }
 
   const EngineConfig& config() const { return config_; }
@@ -193,6 +183,23 @@ class EngineImpl {
     std::lock_guard<std::mutex> lock(libraries_->mu);
     auto it = libraries_->by_key.find(key);
     return it == libraries_->by_key.end() ? nullptr : it->second.lock();
+  }
+  // Maps `so`, checks its descriptor (this engine's ABI and, when given, the
+  // wasm hash; `mismatch` is the error otherwise), binds the host table, runs
+  // the module's one-time init and publishes it under `key`. Under load_mu_.
+  Result<std::shared_ptr<const Library>> map(const std::string& key, std::string_view so,
+                                             std::string_view name, const std::string* wasm_hash,
+                                             std::string mismatch) {
+    Result<std::unique_ptr<engine::ElfImage>> image = engine::ElfImage::load(so, name);
+    if (!image.ok()) return image.error();
+    auto* desc = static_cast<const jinn_module_desc*>(image.value()->symbol(JINN_MODULE_SYMBOL));
+    if (desc == nullptr || desc->abi_version != JINN_ABI_VERSION ||
+        (wasm_hash != nullptr && (desc->wasm_hash == nullptr || *wasm_hash != desc->wasm_hash))) {
+      return Error{std::move(mismatch)};
+    }
+    desc->bind(&runtime::hostApi());
+    desc->init_module();
+    return publish(key, std::move(image.value()), desc);
   }
   std::shared_ptr<const Library> publish(const std::string& key,
                                          std::unique_ptr<engine::ElfImage> image,

@@ -14,11 +14,11 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include "jinn/jinn.h"
 #include "runtime/abi.h"
+#include "util/text.h"
 
 namespace fs = std::filesystem;
 using jinn::engine::ElfImage;
@@ -34,13 +34,6 @@ constexpr const char* kWat = R"((module
     (i32.store (i32.const 4) (i32.const 15))
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
 )";
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // The protections /proc/self/maps shows for the page holding `address`.
 std::string protectionsAt(const void* address) {
@@ -68,7 +61,9 @@ class ElfImageTest : public ::testing::Test {
     ASSERT_TRUE(engine.ok()) << engine.error().message;
     auto m = engine.value()->loadBytes(kWat, "elf_image_test");
     ASSERT_TRUE(m.ok()) << m.error().message;
-    so_ = readFile(m.value()->artifactPath());
+    auto so = jinn::util::readWholeFile(m.value()->artifactPath());
+    ASSERT_TRUE(so.ok()) << so.error().message;
+    so_ = std::move(so.value());
     ASSERT_GT(so_.size(), sizeof(Elf64_Ehdr));
   }
   static void TearDownTestSuite() {
@@ -96,6 +91,19 @@ class ElfImageTest : public ::testing::Test {
       if (ph.p_type == type && (ph.p_flags & flags_set) == flags_set) return static_cast<int>(i);
     }
     return -1;
+  }
+
+  // so_ with the first program header of `type` (having `flags_set`) changed by `change`.
+  template <typename F>
+  static std::string withPhdr(uint32_t type, uint32_t flags_set, F change) {
+    const int i = find(so_, type, flags_set);
+    EXPECT_GE(i, 0) << "no program header of type " << type;
+    std::string s = so_;
+    if (i < 0) return s;
+    Elf64_Phdr ph = phdr(s, i);
+    change(ph);
+    setPhdr(s, i, ph);
+    return s;
   }
 
   // `bytes` must be refused with `reason` in a message that names the object.
@@ -209,49 +217,16 @@ TEST_F(ElfImageTest, RefusesWhatIsNotALoadableModule) {
     std::memcpy(s.data(), &eh, sizeof eh);
     expectRefused(s, "program headers out of bounds");
   }
-  const int load = find(so_, PT_LOAD);
-  ASSERT_GE(load, 0);
-  {
-    std::string s = so_;
-    Elf64_Phdr ph = phdr(s, load);
-    ph.p_filesz = ph.p_memsz + 1;
-    setPhdr(s, load, ph);
-    expectRefused(s, "outside the file");
-  }
-  {
-    std::string s = so_;
-    Elf64_Phdr ph = phdr(s, load);
-    ph.p_memsz = uint64_t{1} << 40;
-    setPhdr(s, load, ph);
-    expectRefused(s, "too large");
-  }
-  {
-    const int rw = find(so_, PT_LOAD, PF_W);
-    ASSERT_GE(rw, 0);
-    std::string s = so_;
-    Elf64_Phdr ph = phdr(s, rw);
-    ph.p_flags |= PF_X;
-    setPhdr(s, rw, ph);
-    expectRefused(s, "both writable and executable");
-  }
-  {
-    const int stack = find(so_, PT_GNU_STACK);
-    ASSERT_GE(stack, 0);
-    std::string s = so_;
-    Elf64_Phdr ph = phdr(s, stack);
-    ph.p_type = PT_TLS;
-    setPhdr(s, stack, ph);
-    expectRefused(s, "thread-local storage");
-  }
-  {
-    const int dynamic = find(so_, PT_DYNAMIC);
-    ASSERT_GE(dynamic, 0);
-    std::string s = so_;
-    Elf64_Phdr ph = phdr(s, dynamic);
-    ph.p_type = PT_NOTE;
-    setPhdr(s, dynamic, ph);
-    expectRefused(s, "no dynamic section");
-  }
+  expectRefused(withPhdr(PT_LOAD, 0, [](Elf64_Phdr& ph) { ph.p_filesz = ph.p_memsz + 1; }),
+                "outside the file");
+  expectRefused(withPhdr(PT_LOAD, 0, [](Elf64_Phdr& ph) { ph.p_memsz = uint64_t{1} << 40; }),
+                "too large");
+  expectRefused(withPhdr(PT_LOAD, PF_W, [](Elf64_Phdr& ph) { ph.p_flags |= PF_X; }),
+                "both writable and executable");
+  expectRefused(withPhdr(PT_GNU_STACK, 0, [](Elf64_Phdr& ph) { ph.p_type = PT_TLS; }),
+                "thread-local storage");
+  expectRefused(withPhdr(PT_DYNAMIC, 0, [](Elf64_Phdr& ph) { ph.p_type = PT_NOTE; }),
+                "no dynamic section");
 }
 
 TEST_F(ElfImageTest, AnUndefinedSymbolIsNamedAndAMissingWeakOneIsNull) {
