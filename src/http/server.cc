@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/beast/ssl.hpp>
 
@@ -273,7 +274,8 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     const bool keep_alive = exchange.request.keep_alive() && !env.stopping->load();
     const unsigned version = exchange.request.version();
     Decision decision;
-    if (!env.app->handleNow(exchange, decision)) decision = co_await env.app->handle(exchange);
+    const bool decided_now = env.app->handleNow(exchange, decision);
+    if (!decided_now) decision = co_await env.app->handle(exchange);
 
     unsigned status = 0;
     uint64_t bytes = 0;
@@ -282,6 +284,14 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
       Response& res = *decision.response;
       res.version(version == 10 ? 10 : 11);
       res.keep_alive(keep_alive);
+      // An answer made inline waits behind the handlers already queued (the
+      // other connections whose requests came in the same epoll batch), so
+      // the batch's responses leave together: the client is woken once for
+      // several instead of once each, and a wake-up of an idle CPU is the
+      // dearest part of a loopback send. wrk -c64 on order_tax, one core:
+      // 92,200 -> 99,700 req/s, with p50 and single-connection latency
+      // unchanged, though the hop costs some 1,300 instructions.
+      if (decided_now) co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
       // HEAD: keep Content-Length, send no body.
       ok = co_await writeResponse(stream, res, exchange.request.method() == bhttp::verb::head,
                                   limits, out);
