@@ -26,8 +26,8 @@
 extern "C" {
 #endif
 
-#define JINN_ABI_VERSION 1
-#define JINN_MODULE_SYMBOL "jinn_module_v1"
+#define JINN_ABI_VERSION 2
+#define JINN_MODULE_SYMBOL "jinn_module_v2"
 
 typedef uint32_t u32;
 typedef uint64_t u64;
@@ -42,26 +42,30 @@ enum {
   JINN_STOP_HOST_ERROR = 104,    /* the host could not serve a runtime request */
 };
 
-/* Dirty-page map. Every linear memory the runtime allocates has, just below
- * its base, one byte per 4 KiB page: the byte for page p is data[-1 - p]. The
+/* Dirty map. Every linear memory the runtime allocates has, just below its
+ * base, one byte per 1 KiB block: the byte for block b is data[-1 - b]. The
  * compiler instruments every store, bulk-memory operation and data-segment
  * copy in the generated code to set it (after the access itself, which has
- * already faulted if it was out of bounds, so p < 2^20), and the WASI layer
- * marks what the host writes. On release, the pool zeroes only the pages
- * marked (src/runtime/memory_pool.h). */
-#define JINN_DIRTY_PAGE_SHIFT 12
-#define JINN_DIRTY_MAP_BYTES (1u << 20)
+ * already faulted if it was out of bounds, so b < 2^22), and the WASI layer
+ * marks what the host writes. On release, the pool zeroes only the blocks
+ * marked (src/runtime/memory_pool.h). Blocks, not 4 KiB pages: a small guest
+ * writes a few hundred bytes here and there (stack top, stdio buffers, heap
+ * headers), and zeroing whole 4 KiB pages for them (ABI 1) was the largest
+ * single host-side cost of a call: 3,460 of 46,000 instructions for the
+ * order-tax example served over HTTP. */
+#define JINN_DIRTY_BLOCK_SHIFT 10
+#define JINN_DIRTY_MAP_BYTES (1u << 22)
 
 static inline void jinn_mark_dirty_range(uint8_t* data, uint64_t addr, uint64_t n) {
   if (n == 0) return;
-  const uint64_t last = (addr + n - 1) >> JINN_DIRTY_PAGE_SHIFT;
-  for (uint64_t p = addr >> JINN_DIRTY_PAGE_SHIFT; p <= last; ++p) data[-1 - (int64_t)p] = 1;
+  const uint64_t last = (addr + n - 1) >> JINN_DIRTY_BLOCK_SHIFT;
+  for (uint64_t b = addr >> JINN_DIRTY_BLOCK_SHIFT; b <= last; ++b) data[-1 - (int64_t)b] = 1;
 }
 /* For single stores of 1..8 bytes: two byte stores, no branch. */
-#define JINN_MARK_DIRTY_STORE(mem, addr, n)                                       \
-  do {                                                                            \
-    (mem)->data[-1 - (int64_t)((uint64_t)(addr) >> JINN_DIRTY_PAGE_SHIFT)] = 1;   \
-    (mem)->data[-1 - (int64_t)(((uint64_t)(addr) + (n)-1) >> JINN_DIRTY_PAGE_SHIFT)] = 1; \
+#define JINN_MARK_DIRTY_STORE(mem, addr, n)                                        \
+  do {                                                                             \
+    (mem)->data[-1 - (int64_t)((uint64_t)(addr) >> JINN_DIRTY_BLOCK_SHIFT)] = 1;         \
+    (mem)->data[-1 - (int64_t)(((uint64_t)(addr) + (n)-1) >> JINN_DIRTY_BLOCK_SHIFT)] = 1; \
   } while (0)
 #define JINN_MARK_DIRTY(mem, addr, n) jinn_mark_dirty_range((mem)->data, (addr), (n))
 

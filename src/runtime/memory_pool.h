@@ -4,7 +4,7 @@
 //
 //   map            base                                 base + accessible    base + kReservation
 //   |<- dirty map ->|<-- read/write: the guest's pages -->|<---- PROT_NONE guard ---->|
-//     1 MiB, RW      (wasm2c's mem->data)
+//     4 MiB, RW      (wasm2c's mem->data)
 //
 // The generated code (WASM_RT_MEMCHECK_SIGNAL_HANDLER=1) does no bounds
 // checks: any address it can form is base + u32 + u32 offset (< 8 GiB), so an
@@ -13,17 +13,18 @@
 // mapping, faulting and unmapping it on every call is not (6-12 us measured
 // against 2-3 us for a reused slot), hence the pool.
 //
-// Reset on release, so no byte of one call is visible to the next. Only pages
-// the call wrote are touched: generated code and the WASI layer mark each
-// 4 KiB page they write in the dirty map (src/runtime/abi.h). A marked page
+// Reset on release, so no byte of one call is visible to the next. Only what
+// the call wrote is touched: generated code and the WASI layer mark each
+// 1 KiB block they write in the dirty map (src/runtime/abi.h). A marked block
 // in the first `keep_resident` bytes is zeroed with memset (it stays
-// resident: a small guest costs a memset of the few pages it wrote, no page
-// fault, no syscall); marked pages beyond (memory.grow, big heaps) are
-// returned to the kernel with madvise(MADV_DONTNEED) and read back as zeros.
-// Clearing 128 KiB with memset costs 3-6 us on this class of machine; an echo
-// guest writes 3-4 pages of it. Protection is adjusted lazily on the next
-// acquire (only when the next memory's size differs), so a slot reused by
-// the same module costs no syscall at all.
+// resident: a small guest costs a memset of the few blocks it wrote, no page
+// fault, no syscall); beyond (memory.grow, big heaps), the pages holding
+// marked blocks are returned to the kernel with madvise(MADV_DONTNEED) and
+// read back as zeros. Clearing 128 KiB with memset costs 3-6 us on this class
+// of machine; the order-tax example writes 6 of its 4 KiB pages, but only
+// about 10 KiB of them. Protection is adjusted lazily on the next acquire
+// (only when the next memory's size differs), so a slot reused by the same
+// module costs no syscall at all.
 #pragma once
 
 #include <cstddef>
@@ -38,13 +39,14 @@ class MemoryPool {
   // Address space of one slot: 8 GiB that generated code can address, plus
   // slack for the widest access straddling the end.
   static constexpr size_t kReservation = (8ull << 30) + (64u << 10);
-  static constexpr size_t kPageBytes = size_t{1} << 12;  // dirty-map granularity
+  static constexpr size_t kBlockBytes = size_t{1} << 10;  // dirty-map granularity
 
   struct Slot {
     uint8_t* base = nullptr;  // the guest's byte 0; the dirty map lies below
     size_t accessible = 0;  // bytes currently read/write from base
   };
 
+  // `keep_resident_bytes` is rounded down to whole pages.
   MemoryPool(size_t keep_resident_bytes, size_t max_idle_slots);
   ~MemoryPool();
   MemoryPool(const MemoryPool&) = delete;
@@ -70,6 +72,7 @@ class MemoryPool {
   void resetAll(Slot* slot);
   static uint8_t* mapStart(Slot* slot);
 
+  const size_t page_bytes_;  // the kernel's, for madvise
   const size_t keep_resident_;
   const size_t max_idle_;
   mutable std::mutex mu_;

@@ -46,7 +46,7 @@ static wasm_rt_memory_t* jinn_memory(void* instance) {
 }
 #endif
 
-__attribute__((visibility("default"))) const jinn_module_desc jinn_module_v1 = {
+__attribute__((visibility("default"))) const jinn_module_desc jinn_module_v2 = {
     JINN_ABI_VERSION,
     sizeof(Z_m_instance_t),
     jinn_shim_bind,

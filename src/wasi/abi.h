@@ -20,21 +20,23 @@ namespace jinn::wasi {
 
 class GuestMemory {
  public:
-  // `mark_dirty`: the memory is the runtime's (it has a dirty-page map below
-  // its base, src/runtime/abi.h), and every span handed out is marked, so
-  // the pool resets what the host writes. Conservative: reads mark too, which
-  // costs at most a page memset, never a missed reset.
+  // `mark_dirty`: the memory is the runtime's (it has a dirty map below its
+  // base, src/runtime/abi.h), and every writable span handed out is marked,
+  // so the pool resets what the host writes. Reads (readable(), loads,
+  // views) mark nothing: the host changes no byte there.
   explicit GuestMemory(wasm_rt_memory_t* memory, bool mark_dirty = false)
       : memory_(memory), mark_dirty_(mark_dirty) {}
 
-  // Host address of guest bytes [ptr, ptr + len), or nullptr when any of
-  // them is outside the memory or there is no memory at all.
+  // Host address of guest bytes [ptr, ptr + len) for the host to write (all
+  // of them marked), or nullptr when any of them is outside the memory or
+  // there is no memory at all.
   uint8_t* span(uint32_t ptr, uint64_t len) const {
-    if (memory_ == nullptr || memory_->data == nullptr) return nullptr;
-    if (static_cast<uint64_t>(ptr) + len > memory_->size) return nullptr;
-    if (mark_dirty_) jinn_mark_dirty_range(memory_->data, ptr, len);
-    return memory_->data + ptr;
+    uint8_t* p = unmarked(ptr, len);
+    if (p != nullptr) mark(ptr, len);
+    return p;
   }
+  // The same for the host to read only.
+  const uint8_t* readable(uint32_t ptr, uint64_t len) const { return unmarked(ptr, len); }
   bool contains(uint32_t ptr, uint64_t len) const {
     return memory_ != nullptr && memory_->data != nullptr &&
            static_cast<uint64_t>(ptr) + len <= memory_->size;
@@ -44,7 +46,7 @@ class GuestMemory {
   // would still see the wasm layout.
   template <typename T>
   [[nodiscard]] bool load(uint32_t ptr, T* out) const {
-    const uint8_t* p = span(ptr, sizeof(T));
+    const uint8_t* p = readable(ptr, sizeof(T));
     if (p == nullptr) return false;
     T v = 0;
     for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<T>(p[i]) << (8 * i));
@@ -76,10 +78,21 @@ class GuestMemory {
   }
   // A view of guest bytes [ptr, ptr + len); valid until the guest runs again.
   [[nodiscard]] bool view(uint32_t ptr, uint32_t len, std::string_view* out) const {
-    const uint8_t* p = span(ptr, len);
+    const uint8_t* p = readable(ptr, len);
     if (p == nullptr) return false;
     *out = std::string_view(reinterpret_cast<const char*>(p), len);
     return true;
+  }
+
+  // For a writer that learns only afterwards how much it wrote: the span
+  // unmarked, then mark() exactly what was written (IovecArray::fill).
+  uint8_t* unmarked(uint32_t ptr, uint64_t len) const {
+    if (memory_ == nullptr || memory_->data == nullptr) return nullptr;
+    if (static_cast<uint64_t>(ptr) + len > memory_->size) return nullptr;
+    return memory_->data + ptr;
+  }
+  void mark(uint32_t ptr, uint64_t len) const {
+    if (mark_dirty_) jinn_mark_dirty_range(memory_->data, ptr, len);
   }
 
  private:
@@ -115,23 +128,49 @@ class IovecArray {
     return Errno::kSuccess;
   }
 
-  // Calls fn(uint8_t* data, uint32_t len) for each non-empty buffer in order
-  // until fn returns false. Only after check() succeeded.
+  // The buffers in order, each non-empty one as fn(data, len), until fn
+  // returns false. Only after check() succeeded. forEach is for the host to
+  // write them (each marked whole), forEachReadable to read them.
   template <typename Fn>
   void forEach(Fn&& fn) const {
-    for (uint32_t i = 0; i < count_; ++i) {
-      uint32_t buf = 0;
-      uint32_t len = 0;
-      entry(i, &buf, &len);
-      if (len == 0) continue;
+    visit([&](uint32_t buf, uint32_t len) {
       uint8_t* data = memory_.span(buf, len);
-      if (data == nullptr || !fn(data, len)) return;
-    }
+      return data != nullptr && fn(data, len);
+    });
+  }
+  template <typename Fn>
+  void forEachReadable(Fn&& fn) const {
+    visit([&](uint32_t buf, uint32_t len) {
+      const uint8_t* data = memory_.readable(buf, len);
+      return data != nullptr && fn(data, len);
+    });
+  }
+  // Fills the buffers in order: fn(data, len) writes and returns how many
+  // bytes it wrote, which alone are marked; a short buffer ends the fill.
+  // (A read of a 300-byte stdin into a 4 KiB buffer dirties 300 bytes.)
+  template <typename Fn>
+  void fill(Fn&& fn) const {
+    visit([&](uint32_t buf, uint32_t len) {
+      uint8_t* data = memory_.unmarked(buf, len);
+      if (data == nullptr) return false;
+      const size_t n = fn(data, len);
+      memory_.mark(buf, n);
+      return n == len;
+    });
   }
 
   uint32_t count() const { return count_; }
 
  private:
+  template <typename Fn>
+  void visit(Fn&& fn) const {
+    for (uint32_t i = 0; i < count_; ++i) {
+      uint32_t buf = 0;
+      uint32_t len = 0;
+      entry(i, &buf, &len);
+      if (len != 0 && !fn(buf, len)) return;
+    }
+  }
   void entry(uint32_t i, uint32_t* buf, uint32_t* len) const {
     uint32_t at = ptr_ + i * layout::kIovecSize;
     if (!memory_.load32(at, buf) || !memory_.load32(at + 4, len)) *buf = *len = 0;

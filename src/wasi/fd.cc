@@ -166,13 +166,20 @@ using internal::memoryOf;
 // Linux rejects more than IOV_MAX buffers; a short read/write is legal.
 constexpr size_t kMaxHostIovecs = 1024;
 
-// Collects up to kMaxHostIovecs non-empty guest buffers as host iovecs.
-size_t hostIovecs(const IovecArray& iovs, std::array<iovec, kMaxHostIovecs>* out) {
+// Collects up to kMaxHostIovecs non-empty guest buffers as host iovecs, for
+// the kernel to fill (`host_writes`: all of each buffer is marked, as the
+// count read is known only afterwards) or to read.
+size_t hostIovecs(const IovecArray& iovs, bool host_writes, std::array<iovec, kMaxHostIovecs>* out) {
   size_t n = 0;
-  iovs.forEach([&](uint8_t* data, uint32_t len) {
-    (*out)[n++] = iovec{data, len};
+  auto add = [&](const uint8_t* data, uint32_t len) {
+    (*out)[n++] = iovec{const_cast<uint8_t*>(data), len};
     return n < out->size();
-  });
+  };
+  if (host_writes) {
+    iovs.forEach(add);
+  } else {
+    iovs.forEachReadable(add);
+  }
   return n;
 }
 
@@ -180,13 +187,13 @@ size_t hostIovecs(const IovecArray& iovs, std::array<iovec, kMaxHostIovecs>* out
 
 Errno readStdin(Context& ctx, const IovecArray& iovs, uint32_t* nread) {
   uint64_t done = 0;
-  iovs.forEach([&](uint8_t* data, uint32_t len) {
+  iovs.fill([&](uint8_t* data, uint32_t len) {
     size_t left = ctx.stdin_pos < ctx.stdin_data.size() ? ctx.stdin_data.size() - ctx.stdin_pos : 0;
     size_t n = std::min<uint64_t>({left, len, UINT32_MAX - done});
     if (n > 0) std::memcpy(data, ctx.stdin_data.data() + ctx.stdin_pos, n);
     ctx.stdin_pos += n;
     done += n;
-    return n == len;  // stop at EOF (a short buffer)
+    return n;  // a short buffer: EOF, the fill stops
   });
   *nread = static_cast<uint32_t>(done);
   return Errno::kSuccess;
@@ -207,7 +214,7 @@ Errno writeCaptured(Context& ctx, FdKind kind, const IovecArray& iovs, uint64_t 
   const uint64_t take = std::min<uint64_t>(want, room);
   out->reserve(out->size() + take);
   uint64_t left = take;
-  iovs.forEach([&](uint8_t* data, uint32_t len) {
+  iovs.forEachReadable([&](const uint8_t* data, uint32_t len) {
     size_t n = std::min<uint64_t>(left, len);
     out->append(reinterpret_cast<const char*>(data), n);
     left -= n;
@@ -237,7 +244,7 @@ Errno fdRead(Context& ctx, u32 fd, u32 iovs_ptr, u32 iovs_len, u32 nread_ptr, bo
     readStdin(ctx, iovs, &n);
   } else {
     std::array<iovec, kMaxHostIovecs> host;
-    size_t count = hostIovecs(iovs, &host);
+    size_t count = hostIovecs(iovs, true, &host);
     ssize_t r;
     do {
       r = at_offset ? preadv(e->host.get(), host.data(), static_cast<int>(count),
@@ -268,7 +275,7 @@ Errno fdWrite(Context& ctx, u32 fd, u32 iovs_ptr, u32 iovs_len, u32 nwritten_ptr
     writeCaptured(ctx, e->kind, iovs, total, &n);
   } else {
     std::array<iovec, kMaxHostIovecs> host;
-    size_t count = hostIovecs(iovs, &host);
+    size_t count = hostIovecs(iovs, false, &host);
     ssize_t r;
     do {
       r = at_offset ? pwritev(e->host.get(), host.data(), static_cast<int>(count),
