@@ -24,30 +24,37 @@ constexpr std::array<uint8_t, 256> kDecode = makeDecodeTable();
 
 }  // namespace
 
-void base64EncodeTo(std::string_view bytes, std::string& out) {
-  out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
+char* base64EncodeInto(std::string_view bytes, char* out) {
   const auto* in = reinterpret_cast<const uint8_t*>(bytes.data());
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     uint32_t group = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    out.push_back(kAlphabet[(group >> 18) & 63]);
-    out.push_back(kAlphabet[(group >> 12) & 63]);
-    out.push_back(kAlphabet[(group >> 6) & 63]);
-    out.push_back(kAlphabet[group & 63]);
+    *out++ = kAlphabet[(group >> 18) & 63];
+    *out++ = kAlphabet[(group >> 12) & 63];
+    *out++ = kAlphabet[(group >> 6) & 63];
+    *out++ = kAlphabet[group & 63];
   }
   size_t rest = bytes.size() - i;
   if (rest == 1) {
     uint32_t group = uint32_t{in[i]} << 16;
-    out.push_back(kAlphabet[(group >> 18) & 63]);
-    out.push_back(kAlphabet[(group >> 12) & 63]);
-    out.append("==");
+    *out++ = kAlphabet[(group >> 18) & 63];
+    *out++ = kAlphabet[(group >> 12) & 63];
+    *out++ = '=';
+    *out++ = '=';
   } else if (rest == 2) {
     uint32_t group = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
-    out.push_back(kAlphabet[(group >> 18) & 63]);
-    out.push_back(kAlphabet[(group >> 12) & 63]);
-    out.push_back(kAlphabet[(group >> 6) & 63]);
-    out.push_back('=');
+    *out++ = kAlphabet[(group >> 18) & 63];
+    *out++ = kAlphabet[(group >> 12) & 63];
+    *out++ = kAlphabet[(group >> 6) & 63];
+    *out++ = '=';
   }
+  return out;
+}
+
+void base64EncodeTo(std::string_view bytes, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + base64EncodedSize(bytes.size()));
+  base64EncodeInto(bytes, out.data() + at);
 }
 
 std::string base64Encode(std::string_view bytes) {

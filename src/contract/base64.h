@@ -12,6 +12,11 @@ namespace jinn::contract {
 std::string base64Encode(std::string_view bytes);
 // Appends the encoding of `bytes` to `out`.
 void base64EncodeTo(std::string_view bytes, std::string& out);
+// The length of the encoding of `n` bytes.
+constexpr size_t base64EncodedSize(size_t n) { return (n + 2) / 3 * 4; }
+// Writes the encoding of `bytes` (base64EncodedSize(bytes.size()) characters)
+// at `out`; returns the end.
+char* base64EncodeInto(std::string_view bytes, char* out);
 
 // Decodes strictly: the length must be a multiple of 4, only alphabet
 // characters, '=' only as the last one or two characters, and the unused bits
