@@ -245,7 +245,7 @@ int call(const std::vector<std::string>& argv) {
           status, contract::failureReason(result.outcome, result.exit_code, parsed.ok(),
                                           parsed.ok() ? "" : parsed.error().message));
     } else if (auto* respond = std::get_if<contract::MiddlewareRespond>(&parsed.value())) {
-      res = http::toHttp(respond->response, 11);
+      res = http::toHttp(std::move(respond->response), 11);
     } else {
       // Continue: print the request as the next step (function or upstream)
       // would receive it, changed in the server's order.
@@ -269,7 +269,7 @@ int call(const std::vector<std::string>& argv) {
         clean ? contract::parseResponse(result.stdout_data) : contract::ParseResult(Error{""});
     const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
     res = status == contract::kUseFunctionStatus
-              ? http::toHttp(parsed.value(), 11)
+              ? http::toHttp(std::move(parsed.value()), 11)
               : http::textResponse(
                     status, contract::failureReason(result.outcome, result.exit_code, parsed.ok(),
                                                     parsed.ok() ? "" : parsed.error().message));

@@ -577,7 +577,7 @@ asio::awaitable<Decision> App::handle(Exchange& ex) {
       co_return Decision{std::move(res)};
     }
     if (auto* respond = std::get_if<contract::MiddlewareRespond>(&parsed.value())) {
-      Response res = toHttp(respond->response, version);
+      Response res = toHttp(std::move(respond->response), version);
       addDebugHeader(res, result, *mw, ex);
       co_return Decision{std::move(res)};
     }
@@ -641,7 +641,7 @@ Response App::functionResponse(const CallResult& result, const FunctionSlot& slo
                                        : contract::ParseResult(Error{""});
   const int status = contract::httpStatusFor(result.outcome, result.exit_code, parsed.ok());
   Response res = status == contract::kUseFunctionStatus
-                     ? toHttp(parsed.value(), ex.request.version())
+                     ? toHttp(std::move(parsed.value()), ex.request.version())
                      : functionFailure(status, result, parsed.ok() ? "" : parsed.error().message,
                                        slot, ex);
   addDebugHeader(res, result, slot, ex);

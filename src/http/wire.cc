@@ -48,13 +48,13 @@ std::string envelopeFor(const Request& req, std::string_view trace_id,
   return contract::encodeRequest(view);
 }
 
-Response toHttp(const contract::FunctionResponse& fr, unsigned version) {
+Response toHttp(contract::FunctionResponse&& fr, unsigned version) {
   Response res{static_cast<bhttp::status>(fr.status), version};
   for (const auto& [name, value] : fr.headers) res.insert(name, value);
   // 204 and 304 carry no body: it is dropped, as Go's net/http does (Beast
   // would throw on a body there).
   if (statusAllowsBody(fr.status)) {
-    res.body() = fr.body;
+    res.body() = std::move(fr.body);
     res.prepare_payload();
   }
   return res;

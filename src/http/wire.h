@@ -26,7 +26,8 @@ std::string envelopeFor(const Request& req, std::string_view trace_id,
                         std::string_view remote_addr, std::string_view route,
                         const std::vector<std::pair<std::string, std::string>>& params = {});
 
-// A function's parsed response as an HTTP response.
-Response toHttp(const contract::FunctionResponse& response, unsigned version);
+// A function's parsed response as an HTTP response; the body is moved, not
+// copied (it can be megabytes).
+Response toHttp(contract::FunctionResponse&& response, unsigned version);
 
 }  // namespace jinn::http
