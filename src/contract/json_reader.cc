@@ -115,15 +115,10 @@ bool DuplicateKeys::addToSet(std::string_view key) {
   return object.many->insert(key).second;
 }
 
-bool StrictKeys::key(json::string_view last, std::size_t size, json::error_code& ec) {
-  last_key_ = text_.finish({last.data(), last.size()});
-  if (!keys_.add(last_key_)) {
-    duplicate_ = std::string(last_key_);
-    ec = json::error::syntax;  // any failure; `duplicate_` tells them apart
-    return false;
-  }
-  if (size > json::string::max_size()) return stopTooLarge(ec);
-  return true;
+bool StrictKeys::stopDuplicate(json::error_code& ec) {
+  duplicate_ = std::string(last_key_);
+  ec = json::error::syntax;  // any failure; `duplicate_` tells them apart
+  return false;
 }
 
 bool StrictKeys::stopTooLarge(json::error_code& ec) {
@@ -157,22 +152,22 @@ bool checkOneObject(std::string_view rest, size_t begin, size_t used, json::erro
     error = "output could not be parsed (too large)";
     return false;
   }
+  if (!ec) {
+    for (size_t i = used; i < rest.size(); ++i) {
+      if (!isJsonSpace(rest[i])) {
+        error = "output is not a single JSON object";
+        return false;
+      }
+    }
+    return true;
+  }
   if (ec == json::error::extra_data) {
     error = "output is not a single JSON object";
     return false;
   }
-  if (ec) {
-    error = "output is not valid JSON (" + ec.message() + " at byte " +
-            std::to_string(begin + used) + ")";
-    return false;
-  }
-  for (size_t i = used; i < rest.size(); ++i) {
-    if (!isJsonSpace(rest[i])) {
-      error = "output is not a single JSON object";
-      return false;
-    }
-  }
-  return true;
+  error = "output is not valid JSON (" + ec.message() + " at byte " +
+          std::to_string(begin + used) + ")";
+  return false;
 }
 
 std::string safeQuote(std::string_view s) {

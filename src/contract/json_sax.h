@@ -118,7 +118,11 @@ class StrictKeys {
   void keyPart(boost::json::string_view s) { text_.part({s.data(), s.size()}); }
   // Completes a key and checks it; false (and the parse stops) on a
   // duplicate or an oversized key. The whole key is lastKey() until the next.
-  bool key(boost::json::string_view last, std::size_t size, boost::json::error_code& ec);
+  bool key(boost::json::string_view last, std::size_t size, boost::json::error_code& ec) {
+    last_key_ = text_.finish({last.data(), last.size()});
+    if (!keys_.add(last_key_)) return stopDuplicate(ec);
+    return size <= boost::json::string::max_size() || stopTooLarge(ec);
+  }
   std::string_view lastKey() const { return last_key_; }
   // Stops the parse: what the DOM would throw std::length_error for.
   bool stopTooLarge(boost::json::error_code& ec);
@@ -126,6 +130,8 @@ class StrictKeys {
   StableText text_;  // also joins the strings a handler keeps
 
  private:
+  bool stopDuplicate(boost::json::error_code& ec);
+
   DuplicateKeys keys_;
   std::string_view last_key_;
   std::optional<std::string> duplicate_;

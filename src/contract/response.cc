@@ -36,7 +36,7 @@ constexpr std::array<std::string_view, static_cast<size_t>(Field::kCount)> kFiel
     "action", "status", "headers", "body", "body_base64", "set_headers", "remove_headers",
 };
 
-bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b) {
+constexpr bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
@@ -48,9 +48,13 @@ bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b) {
 std::string quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
 
 // The field a top-level key names, or Field::kCount for an unknown key. By
-// length first: most keys are then compared with one name, or none.
-Field fieldNamed(std::string_view key) {
-  const auto is = [&](Field f) { return equalsIgnoreAsciiCase(key, kFieldNames[size_t(f)]); };
+// length first: most keys are then compared with one name, or none; and
+// exactly first, as most outputs spell the keys in lower case.
+constexpr Field fieldNamed(std::string_view key) {
+  const auto is = [&](Field f) {
+    const std::string_view name = kFieldNames[static_cast<size_t>(f)];
+    return key == name || equalsIgnoreAsciiCase(key, name);
+  };
   switch (key.size()) {
     case 4:
       return is(Field::kBody) ? Field::kBody : Field::kCount;
@@ -69,6 +73,14 @@ Field fieldNamed(std::string_view key) {
   }
 }
 
+constexpr bool namesEveryField() {
+  for (size_t f = 0; f < kFieldNames.size(); ++f) {
+    if (fieldNamed(kFieldNames[f]) != static_cast<Field>(f)) return false;
+  }
+  return true;
+}
+static_assert(namesEveryField(), "fieldNamed() must find every name of kFieldNames");
+
 // Two keys naming one field ("status" and "Status") are refused like two
 // equal keys: which one would win is a guess.
 class SeenFields {
@@ -76,15 +88,17 @@ class SeenFields {
   // False, with `error` set, if `field` was named before.
   bool add(Field field, std::string& error) {
     const auto f = static_cast<size_t>(field);
-    if (seen_[f]) {
-      error = "output has a duplicate key " + quoted(kFieldNames[f]);
-      return false;
-    }
+    if (seen_[f]) return duplicate(f, error);
     seen_[f] = true;
     return true;
   }
 
  private:
+  static bool duplicate(size_t f, std::string& error) {
+    error = "output has a duplicate key " + quoted(kFieldNames[f]);
+    return false;
+  }
+
   std::bitset<kFieldNames.size()> seen_;
 };
 
