@@ -149,6 +149,72 @@ TEST(Headers, TokensValuesAndServerOwned) {
   }
 }
 
+// isValidHeaderValue checks eight bytes at a time and canonicalHeaderKey
+// in one pass: both must answer as the plain byte-by-byte rules below, for
+// every byte at every offset of either part of a value.
+bool plainIsValidHeaderValue(std::string_view value) {
+  for (char c : value) {
+    auto b = static_cast<uint8_t>(c);
+    if ((b < 0x20 && b != '\t') || b == 0x7F) return false;
+  }
+  return true;
+}
+
+std::string plainCanonicalHeaderKey(std::string_view name) {
+  if (!isHeaderToken(name)) return std::string(name);
+  std::string out(name);
+  bool upper = true;
+  for (char& c : out) {
+    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    else if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    upper = c == '-';
+  }
+  return out;
+}
+
+TEST(Headers, ValueCheckFindsEveryByteAtEveryOffset) {
+  for (const char fill : {'a', '\t', '\x80', '\xff', ' ', '~'}) {
+    for (size_t len = 1; len <= 26; ++len) {
+      for (size_t at = 0; at < len; ++at) {
+        for (int b = 0; b < 256; ++b) {
+          std::string value(len, fill);
+          value[at] = static_cast<char>(b);
+          ASSERT_EQ(isValidHeaderValue(value), plainIsValidHeaderValue(value))
+              << "fill " << int(fill) << " len " << len << " at " << at << " byte " << b;
+        }
+      }
+    }
+  }
+  // Two control characters, or a tab and one, in one word.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    std::string value(1 + rng() % 20, 'x');
+    for (char& c : value) {
+      const uint32_t r = rng() % 8;
+      c = r == 0 ? static_cast<char>(rng() % 0x21) : r == 1 ? '\x7f' : static_cast<char>(rng());
+    }
+    ASSERT_EQ(isValidHeaderValue(value), plainIsValidHeaderValue(value))
+        << testing::PrintToString(value);
+  }
+}
+
+TEST(Headers, CanonicalKeyAgreesWithThePlainRule) {
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string name = {static_cast<char>(a), static_cast<char>(b)};
+      ASSERT_EQ(canonicalHeaderKey(name), plainCanonicalHeaderKey(name)) << a << " " << b;
+    }
+  }
+  const std::string alphabet = "aZz-A-_.9!~` \x80:";
+  std::mt19937 rng(11);
+  for (int i = 0; i < 100000; ++i) {
+    std::string name(rng() % 40, 'a');
+    for (char& c : name) c = alphabet[rng() % (rng() % 4 == 0 ? alphabet.size() : 8)];
+    ASSERT_EQ(canonicalHeaderKey(name), plainCanonicalHeaderKey(name))
+        << testing::PrintToString(name);
+  }
+}
+
 // ---- request envelope ----
 
 TEST(Request, RoundTripsEveryField) {
