@@ -1,6 +1,8 @@
 // libFuzzer target for parseResponse. Besides not crashing, every accepted
-// response must keep the invariants in fuzz_check.h, and re-encoding it in
-// the contract's own format must parse back to the same response.
+// response must keep the invariants in fuzz_check.h, re-encoding it in the
+// contract's own format must parse back to the same response, and the DOM
+// reader (parseResponseViaDom, what parseMiddleware reads with) must give the
+// same result or the same error for every input.
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -8,6 +10,7 @@
 #include <map>
 
 #include "contract/base64.h"
+#include "contract/response_dom.h"
 #include "fuzz_check.h"
 
 namespace {
@@ -41,12 +44,26 @@ void checkRoundTrip(const FunctionResponse& response, const ResponseLimits& limi
   fuzz::check(again.value().body == response.body, "round trip changed the body");
 }
 
+void checkSameAsDom(std::string_view input, const ParseResult& result,
+                    const ResponseLimits& limits) {
+  ParseResult dom = parseResponseViaDom(input, limits);
+  fuzz::check(dom.ok() == result.ok(), "the DOM reader accepts differently");
+  if (!dom.ok()) {
+    fuzz::check(dom.error().message == result.error().message, "the DOM reader's error differs");
+    return;
+  }
+  fuzz::check(dom.value().status == result.value().status, "the DOM reader's status differs");
+  fuzz::check(dom.value().headers == result.value().headers, "the DOM reader's headers differ");
+  fuzz::check(dom.value().body == result.value().body, "the DOM reader's body differs");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   const ResponseLimits limits = fuzz::fuzzLimits();
   ParseResult result = parseResponse(input, limits);
+  checkSameAsDom(input, result, limits);
   if (!result.ok()) {
     fuzz::checkErrorMessage(result.error().message);
     return 0;

@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <cctype>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "contract/json_reader.h"
 #include "contract/request.h"
 #include "contract/response.h"
+#include "contract/response_dom.h"
 #include "contract/status.h"
 #include "contract/utf8.h"
 
@@ -143,6 +146,72 @@ TEST(Headers, TokensValuesAndServerOwned) {
   }
   for (const char* fine : {"Content-Type", "Set-Cookie", "Trailers-X", "Proxy", "Date"}) {
     EXPECT_FALSE(isServerOwnedHeader(fine)) << fine;
+  }
+}
+
+// isValidHeaderValue checks eight bytes at a time and canonicalHeaderKey
+// in one pass: both must answer as the plain byte-by-byte rules below, for
+// every byte at every offset of either part of a value.
+bool plainIsValidHeaderValue(std::string_view value) {
+  for (char c : value) {
+    auto b = static_cast<uint8_t>(c);
+    if ((b < 0x20 && b != '\t') || b == 0x7F) return false;
+  }
+  return true;
+}
+
+std::string plainCanonicalHeaderKey(std::string_view name) {
+  if (!isHeaderToken(name)) return std::string(name);
+  std::string out(name);
+  bool upper = true;
+  for (char& c : out) {
+    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    else if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    upper = c == '-';
+  }
+  return out;
+}
+
+TEST(Headers, ValueCheckFindsEveryByteAtEveryOffset) {
+  for (const char fill : {'a', '\t', '\x80', '\xff', ' ', '~'}) {
+    for (size_t len = 1; len <= 26; ++len) {
+      for (size_t at = 0; at < len; ++at) {
+        for (int b = 0; b < 256; ++b) {
+          std::string value(len, fill);
+          value[at] = static_cast<char>(b);
+          ASSERT_EQ(isValidHeaderValue(value), plainIsValidHeaderValue(value))
+              << "fill " << int(fill) << " len " << len << " at " << at << " byte " << b;
+        }
+      }
+    }
+  }
+  // Two control characters, or a tab and one, in one word.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    std::string value(1 + rng() % 20, 'x');
+    for (char& c : value) {
+      const uint32_t r = rng() % 8;
+      c = r == 0 ? static_cast<char>(rng() % 0x21) : r == 1 ? '\x7f' : static_cast<char>(rng());
+    }
+    ASSERT_EQ(isValidHeaderValue(value), plainIsValidHeaderValue(value))
+        << testing::PrintToString(value);
+  }
+}
+
+TEST(Headers, CanonicalKeyAgreesWithThePlainRule) {
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string name = {static_cast<char>(a), static_cast<char>(b)};
+      ASSERT_EQ(canonicalHeaderKey(name), plainCanonicalHeaderKey(name)) << a << " " << b;
+    }
+  }
+  const std::string alphabet = "aZz-A-_.9!~` \x80:";
+  std::mt19937 rng(11);
+  for (int i = 0; i < 100000; ++i) {
+    std::string name(rng() % 40, 'a');
+    for (char& c : name) c = alphabet[rng() % (rng() % 4 == 0 ? alphabet.size() : 8)];
+    ASSERT_EQ(canonicalHeaderKey(name), plainCanonicalHeaderKey(name))
+        << testing::PrintToString(name);
   }
 }
 
@@ -568,6 +637,335 @@ TEST(Response, Limits) {
             "body is too large (limit 4 bytes)");
   EXPECT_EQ(parseError(R"({"body_base64":"YWJjZGVmZ2hpamtsbW5vcA=="})", limits),
             "body is too large (limit 4 bytes)");
+}
+
+// parseResponse reads with its own SAX handler, parseMiddleware through a
+// DOM: the cases below are the ones where the two readers could part ways.
+
+TEST(Response, DuplicateKeysInsideUnknownValues) {
+  EXPECT_EQ(parseError(R"({"x":[{"a":1,"a":2}]})"), "output has a duplicate key \"a\"");
+  EXPECT_EQ(parseError(R"({"x":{"y":[[{"k":1}],{"k":1,"k":2}]},"status":200})"),
+            "output has a duplicate key \"k\"");
+  // Inside values the response checks read, but where they do not look.
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":[{"k":1,"k":2}]}})"),
+            "output has a duplicate key \"k\"");
+  EXPECT_EQ(parseError(R"({"body":"b","status":{"k":1,"k":2}})"),
+            "output has a duplicate key \"k\"");
+  // A duplicate found after a wrong field still wins: the parse comes first.
+  EXPECT_EQ(parseError(R"({"status":"bad","x":{"k":1,"k":2}})"),
+            "output has a duplicate key \"k\"");
+  // The same key at other depths or in sibling objects is not a duplicate.
+  EXPECT_EQ(parseOk(R"({"k":{"k":{"k":[{"k":1},{"k":2}]}},"x":{"k":0}})").status, 200);
+}
+
+TEST(Response, CaseDuplicatesOfKnownKeys) {
+  // The first pair in the object is the one reported.
+  EXPECT_EQ(parseError(R"({"status":1,"body":"a","Body":"b","STATUS":2})"),
+            "output has a duplicate key \"body\"");
+  // Every known key counts, also those only a middleware reads.
+  EXPECT_EQ(parseError(R"({"action":"x","ACTION":"y"})"), "output has a duplicate key \"action\"");
+  EXPECT_EQ(parseError(R"({"Remove_Headers":1,"remove_headers":2})"),
+            "output has a duplicate key \"remove_headers\"");
+  // null is absent for the checks, but the key was there.
+  EXPECT_EQ(parseError(R"({"status":null,"Status":200})"), "output has a duplicate key \"status\"");
+  // Equal keys deeper, and syntax errors later, are reported first.
+  EXPECT_EQ(parseError(R"({"status":1,"Status":2,"x":{"a":1,"a":2}})"),
+            "output has a duplicate key \"a\"");
+  EXPECT_EQ(parseError(R"({"status":1,"Status":2,"x":tru})").rfind("output is not valid JSON (", 0),
+            0u);
+  // Keys that only look alike are different fields or unknown.
+  EXPECT_EQ(parseOk(R"({"status":201,"status_":500,"statu":500,"bodyy":1})").status, 201);
+}
+
+TEST(Response, HeaderValuesThatAreNotStrings) {
+  const std::string kReason = "header \"X-A\" must have a string or an array of strings";
+  for (const char* text :
+       {R"({"headers":{"X-A":["ok",1]}})", R"({"headers":{"X-A":["ok",{"a":"b"}]}})",
+        R"({"headers":{"X-A":["ok",true]}})", R"({"headers":{"X-A":[[]]}})",
+        R"({"headers":{"X-A":{"k":"v"}}})", R"({"headers":{"X-A":-1.5}})",
+        R"({"headers":{"X-A":false}})", R"({"headers":{"X-A":18446744073709551615}})",
+        R"({"headers":{"X-A":{}}})", R"({"headers":{"X-A":[null]}})"}) {
+    EXPECT_EQ(parseError(text), kReason) << text;
+  }
+  // Values are checked in order: what comes first decides.
+  ResponseLimits limits;
+  limits.max_headers = 2;
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":["1","2","3",4]}})", limits),
+            "too many headers (limit 2)");
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":["a\r",5]}})"),
+            "header \"X-A\" has a control character (CR, LF, NUL...) in its value");
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":[5,"a\r"]}})"), kReason);
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":[1],"Bad Name":"v"}})"), kReason);
+  EXPECT_EQ(parseError(R"({"headers":{"Bad Name":[1],"X-A":[1]}})"),
+            "headers has an invalid header name");
+  // Strings nested in a non-string value are not values.
+  EXPECT_EQ(parseError(R"({"headers":{"X-A":[["v"]],"X-B":"w"}})"), kReason);
+  // An entry's null or empty list adds nothing, its name is still checked.
+  EXPECT_EQ(parseOk(R"({"headers":{"X-A":null,"X-B":[],"X-C":["c"]}})").headers,
+            (std::vector<Header>{{"X-C", "c"}}));
+  EXPECT_EQ(parseError(R"({"headers":{"Bad Name":null}})"), "headers has an invalid header name");
+}
+
+TEST(Response, HeadersInOrderAcrossSpellings) {
+  // Different keys, one canonical name: both kept, in order.
+  EXPECT_EQ(parseOk(R"({"headers":{"x-a":"1","X-A":["2","3"],"x-A":"4"}})").headers,
+            (std::vector<Header>{{"X-A", "1"}, {"X-A", "2"}, {"X-A", "3"}, {"X-A", "4"}}));
+  // The headers object may come after the body, with unknown keys between.
+  FunctionResponse r =
+      parseOk(R"({"body":"b","x":{"headers":{"Y":"no"}},"headers":{"Z":"z"},"status":202})");
+  EXPECT_EQ(r.headers, (std::vector<Header>{{"Z", "z"}}));
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.body, "b");
+}
+
+// Boost hands over a string with escapes in pieces (a run of plain bytes,
+// then its temporary buffer each time that fills, 4 KiB): every piece of a
+// key, a header value or a body must end up in one string.
+TEST(Response, KeysAndStringsSplitIntoParts) {
+  EXPECT_EQ(parseOk(R"({"st\u0061tus":201,"h\u0065aders":{"X-\u0041":"v\u00e9"},"b\u006fdy":"\"q\""})")
+                .headers,
+            (std::vector<Header>{{"X-A", "v\xc3\xa9"}}));
+  EXPECT_EQ(parseOk(R"({"st\u0061tus":201})").status, 201);
+  EXPECT_EQ(parseOk(R"({"b\u006fdy":"\"q\""})").body, "\"q\"");
+
+  const std::string plain(10000, 'a');
+  std::string escaped;
+  for (size_t i = 0; i < plain.size(); ++i) escaped += i % 3 == 0 ? "\\u0061" : "a";
+  ResponseLimits limits;
+  limits.max_header_bytes = 1 << 20;
+  FunctionResponse r = parseOk(R"({"headers":{"X-Long":")" + escaped + R"("},"body":")" + escaped +
+                                   R"("})",
+                               limits);
+  EXPECT_EQ(r.headers, (std::vector<Header>{{"X-Long", plain}}));
+  EXPECT_EQ(r.body, plain);
+  // A long escaped key equals its plain spelling.
+  EXPECT_EQ(parseError("{\"k" + escaped + "\":1,\"k" + plain + "\":2}"),
+            "output has a duplicate key");
+  EXPECT_EQ(parseError("{\"x\":{\"" + escaped + "\":1,\"" + plain + "\":2}}"),
+            "output has a duplicate key");
+  // A header name with an escape, long enough to come in parts.
+  const std::string name = std::string(5000, 'n') + "\\u0041";
+  r = parseOk("{\"headers\":{\"" + name + "\":\"v\"}}", limits);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "N" + std::string(4999, 'n') + "a");
+}
+
+TEST(Response, DeepNesting) {
+  // The output object and 31 arrays are Boost's limit of 32 levels.
+  const auto nested = [](size_t depth, const std::string& inner) {
+    return std::string(depth, '[') + inner + std::string(depth, ']');
+  };
+  EXPECT_EQ(parseOk("{\"a\":" + nested(31, "1") + ",\"status\":203}").status, 203);
+  EXPECT_EQ(parseError("{\"a\":" + nested(32, "1") + "}").rfind("output is not valid JSON (", 0),
+            0u);
+  EXPECT_EQ(parseError("{\"headers\":{\"X\":" + nested(30, "\"v\"") + "}}"),
+            "header \"X\" must have a string or an array of strings");
+  std::string objects = "1";
+  for (int i = 0; i < 31; ++i) objects = "{\"k\":" + objects + "}";
+  EXPECT_EQ(parseOk("{\"a\":" + objects + "}").status, 200);
+  EXPECT_EQ(parseError("{\"a\":{\"k\":" + objects + "}}").rfind("output is not valid JSON (", 0),
+            0u);
+}
+
+TEST(Response, StatusNumbersAtTheEdges) {
+  const std::string kReason = "status must be an integer from 200 to 599";
+  for (const char* text :
+       {R"({"status":18446744073709551616})", R"({"status":-9223372036854775808})",
+        R"({"status":-9223372036854775809})", R"({"status":9223372036854775807})",
+        R"({"status":9223372036854775808})", R"({"status":200e0})", R"({"status":0.0})",
+        R"({"status":-0.0})", R"({"status":1e400})", R"({"status":false})", R"({"status":{}})"}) {
+    EXPECT_EQ(parseError(text), kReason) << text;
+  }
+  EXPECT_EQ(parseOk(R"({"status":-0})").status, 200);  // an integer zero: Go's zero value
+}
+
+// ---- the two readers agree ----
+
+// Outputs built from the contract's keys and values, then sometimes broken a
+// byte at a time, so every check and every parse error is reached.
+class OutputGenerator {
+ public:
+  explicit OutputGenerator(uint32_t seed) : rng_(seed) {}
+
+  std::string next() {
+    std::string text = object();
+    if (chance(3)) mutate(text);
+    if (chance(8)) text = pick({" ", "\n", "\t", "x", "{}", "\r\n "}) + text;
+    if (chance(8)) text += pick({"\n", " \r\n", "x", "{}", "]", "\x0c"});
+    return text;
+  }
+
+ private:
+  bool chance(int one_in) { return std::uniform_int_distribution<int>(1, one_in)(rng_) == 1; }
+  size_t below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+  std::string pick(std::initializer_list<const char*> options) {
+    return *(options.begin() + below(options.size()));
+  }
+
+  std::string object() {
+    std::string out = "{";
+    const size_t n = below(7);
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) out += ",";
+      const std::string key = topKey();
+      out += "\"" + key + "\":" + topValue(key);
+    }
+    return out + "}";
+  }
+
+  std::string topKey() {
+    return pick({"status", "Status", "STATUS", "st\\u0061tus", "headers", "Headers",
+                 "h\\u0065aders", "body", "Body", "b\\u006fdy", "body_base64", "BODY_BASE64",
+                 "action", "set_headers", "remove_headers", "x", "debug", "", "statu", "k"});
+  }
+
+  std::string topValue(const std::string& key) {
+    if (chance(6)) return value(0);
+    std::string lower;
+    for (char c : key) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.find("stat") == 0) return statusValue();
+    if (lower.find("header") != std::string::npos || lower[0] == 'h') return headersValue();
+    if (lower == "body_base64") return base64Value();
+    if (lower.find("b") == 0) return stringValue();
+    return value(0);
+  }
+
+  std::string statusValue() {
+    return pick({"200", "201", "0", "-0", "599", "600", "199", "100", "-200", "404",
+                 "18446744073709551615", "9223372036854775808", "2e2", "200.0", "\"200\"",
+                 "null", "true", "[200]", "{}", "4294967496"});
+  }
+
+  std::string headersValue() {
+    if (chance(8)) return pick({"null", "[]", "\"X: y\"", "1", "{}"});
+    std::string out = "{";
+    const size_t n = below(5);
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) out += ",";
+      out += "\"" +
+             pick({"Content-Type", "content-type", "X-A", "x-a", "Set-Cookie", "Connection",
+                   "Proxy-Auth", "TE", "Bad Name", "", "X:Y", "caf\\u00e9", "X\\u002dB",
+                   "Content-Length", "K"}) +
+             "\":" + headerValues();
+    }
+    return out + "}";
+  }
+
+  std::string headerValues() {
+    if (chance(4)) return headerValue();
+    if (chance(10)) return pick({"null", "1", "true", "{\"k\":\"v\"}", "[[\"v\"]]"});
+    std::string out = "[";
+    const size_t n = below(4);
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) out += ",";
+      out += chance(8) ? value(2) : headerValue();
+    }
+    return out + "]";
+  }
+
+  std::string headerValue() {
+    return pick({"\"text/plain\"", "\"  padded\\t \"", "\"a\\r\\nb\"", "\"\\u0000\"", "\"\"",
+                 "\"caf\\u00e9\"", "\"0123456789012345678901234567890123456789\"",
+                 "\"tab\\there\"", "\"\\u007f\"", "\"v\"", "null"});
+  }
+
+  std::string base64Value() {
+    return pick({"\"aGk=\"", "\"\"", "\"YWJjZA==\"", "\"YWJjZGVmZ2hpamtsbW5vcA==\"", "\"YQ\"",
+                 "\"Y Q==\"", "\"YR==\"", "null", "1", "\"AP8QIA==\""});
+  }
+
+  std::string stringValue() {
+    return pick({"\"hi\"", "\"\"", "\"{\\\"id\\\":42}\"", "\"abcde\"", "\"\\u00e9\\ud83d\\ude00\"",
+                 "null", "42", "{\"a\":1}", "\"\\ud800\"", "\"a\\nb\""});
+  }
+
+  // Any JSON value, with duplicate keys now and then.
+  std::string value(int depth) {
+    const size_t kind = depth > 3 ? below(5) : below(7);
+    switch (kind) {
+      case 0: return pick({"0", "-1", "1.5e3", "18446744073709551616"});
+      case 1: return pick({"true", "false", "null"});
+      case 2: return stringValue();
+      case 3: return pick({"\"k\"", "\"\\\\\""});
+      case 4: return "[]";
+      case 5: {
+        std::string out = "[";
+        for (size_t i = 0, n = below(4); i < n; ++i) out += (i ? "," : "") + value(depth + 1);
+        return out + "]";
+      }
+      default: {
+        std::string out = "{";
+        for (size_t i = 0, n = below(4); i < n; ++i) {
+          out += (i ? ",\"" : "\"") + pick({"k", "K", "a", "status", "k"}) +
+                 "\":" + value(depth + 1);
+        }
+        return out + "}";
+      }
+    }
+  }
+
+  void mutate(std::string& text) {
+    for (size_t i = 0, n = 1 + below(3); i < n && !text.empty(); ++i) {
+      const size_t at = below(text.size());
+      switch (below(4)) {
+        case 0: text.erase(at, 1); break;
+        case 1: text.insert(at, pick({"{", "}", "[", "]", "\"", ",", ":", "\\", " ", "0", "e",
+                                      "-", "\xff", "\x01", "A"})); break;
+        case 2: text.insert(at, text.substr(at, below(text.size() - at) + 1)); break;
+        default: text.resize(at); break;
+      }
+    }
+  }
+
+  std::mt19937 rng_;
+};
+
+std::string describe(const ParseResult& result) {
+  if (!result.ok()) return "error: " + result.error().message;
+  std::string out = "status " + std::to_string(result.value().status) + ", headers";
+  for (const auto& [name, value] : result.value().headers) out += " [" + name + ": " + value + "]";
+  return out + ", body " + testing::PrintToString(result.value().body);
+}
+
+TEST(ResponseReaders, SaxAgreesWithDomOnGeneratedOutputs) {
+  ResponseLimits small;
+  small.max_headers = 3;
+  small.max_header_bytes = 40;
+  small.max_body_bytes = 4;
+  OutputGenerator generator(20261202);
+  size_t accepted = 0;
+  for (int i = 0; i < 40000; ++i) {
+    const std::string text = generator.next();
+    for (const ResponseLimits& limits : {ResponseLimits{}, small}) {
+      const std::string sax = describe(parseResponse(text, limits));
+      const std::string dom = describe(parseResponseViaDom(text, limits));
+      ASSERT_EQ(sax, dom) << testing::PrintToString(text);
+      accepted += sax.rfind("status", 0) == 0;
+    }
+  }
+  // The generator must reach both sides, not only errors.
+  EXPECT_GT(accepted, 5000u);
+}
+
+TEST(ResponseReaders, SaxAgreesWithDomOnEveryTestOutput) {
+  // Every output this file feeds parseResponse or parseMiddleware, whole and
+  // cut at every byte.
+  const std::vector<std::string> outputs = {
+      R"({"status":201,"headers":{"Content-Type":["application/json"],"x-multi":["a","b"]},"body":"{\"ok\":true}"})",
+      R"({"status":200,"headers":{"Content-Type":["application/json"]},"body":"{\"id\":42,\"value\":100,\"tax\":15,\"total\":115}"})"
+      "\n",
+      R"({"action":"continue","set_headers":{"x-user":["alice"]},"remove_headers":["Cookie"],"body":"new"})",
+      R"({"headers":{"Connection":["close"],"transfer-encoding":"chunked","Content-Type":"text/plain"}})",
+      R"({"status":null,"headers":{"X-Nil":null,"X-Empty":[]},"body_base64":"AP8QIA=="})",
+      R"({"Status":418,"Headers":{"X-A":"1"},"Body":"teapot","debug":{"deep":[1,2,{"x":null}]}})",
+  };
+  for (const std::string& output : outputs) {
+    for (size_t cut = 0; cut <= output.size(); ++cut) {
+      const std::string text = output.substr(0, cut);
+      ASSERT_EQ(describe(parseResponse(text)), describe(parseResponseViaDom(text)))
+          << testing::PrintToString(text);
+    }
+  }
 }
 
 // ---- middleware ----

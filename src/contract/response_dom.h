@@ -1,0 +1,16 @@
+// Internal, for tests and fuzzers: parseResponse by the other road, through
+// the DOM that parseMiddleware reads (parseSingleObject, Fields, then the same
+// checks). parseResponse reads the output with its own SAX handler instead,
+// to build no DOM; the two must agree on every input, errors included, and
+// contract_test and response_fuzz check that they do.
+#pragma once
+
+#include <string_view>
+
+#include "contract/response.h"
+
+namespace jinn::contract {
+
+ParseResult parseResponseViaDom(std::string_view stdout_bytes, const ResponseLimits& limits = {});
+
+}  // namespace jinn::contract
