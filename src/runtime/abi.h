@@ -6,9 +6,10 @@
  * symbol, `jinn_module_v<JINN_ABI_VERSION>`, a `jinn_module_desc`. Everything the
  * generated code needs from outside (the wasm_rt_* runtime and the WASI imports)
  * is resolved inside the .so by shim forwarders that call through the
- * `jinn_host_api` table the host hands to `bind` right after dlopen. So the .so
- * has no undefined symbols but libc/libm, needs no -rdynamic host, and cannot
- * be interposed by (or interpose) anything in the host process.
+ * `jinn_host_api` table the host hands to `bind` right after mapping the .so
+ * (src/engine/elf_image.h). So the .so has no undefined symbols but
+ * libc/libm, needs no -rdynamic host, and cannot be interposed by (or
+ * interpose) anything in the host process.
  *
  * Plain C: included by the shim (compiled by the system C compiler at load
  * time) and by the C++ host. Changing anything here means bumping

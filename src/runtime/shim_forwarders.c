@@ -1,6 +1,6 @@
 /* The host forwarders, the same for every module: every wasm_rt_* function
  * and every WASI import the generated code may call, each a call through the
- * jinn_host_api table the host binds after dlopen (src/runtime/abi.h).
+ * jinn_host_api table the host binds after mapping the .so (src/runtime/abi.h).
  *
  * Compiled once per compiler configuration into an object that is linked
  * into every module's .so (src/compiler/README.md): compiling these ~60
