@@ -84,7 +84,8 @@ class StrictHandler : public StrictKeys {
   json::value release() { return stack_.release(); }
 
  private:
-  unsigned char temp_[1024];  // value_stack's working space, before it allocates
+  // value_stack's working space, before it allocates: it holds json::values.
+  alignas(boost::json::value) unsigned char temp_[1024];
   json::value_stack stack_;
 };
 

@@ -48,7 +48,7 @@ class StableText {
 
   std::string_view input_;
   boost::container::small_vector<char, 256> pending_;  // pieces of the string being read
-  unsigned char buffer_[1024];                         // the arena's first block
+  alignas(std::max_align_t) unsigned char buffer_[1024];  // the arena's first block
   boost::json::monotonic_resource arena_{buffer_, sizeof buffer_};
 };
 

@@ -585,7 +585,7 @@ ParseResult parseResponseViaDom(std::string_view stdout_bytes, const ResponseLim
   try {
     // The DOM lives only until the response is copied out: a small output
     // is parsed without a heap allocation.
-    unsigned char arena[4096];
+    alignas(std::max_align_t) unsigned char arena[4096];
     json::monotonic_resource resource(arena, sizeof arena);
     std::optional<json::object> object = parseSingleObject(stdout_bytes, error, &resource);
     if (!object) return fail(std::move(error));
@@ -604,7 +604,7 @@ ParseResult parseResponseViaDom(std::string_view stdout_bytes, const ResponseLim
 MiddlewareResult parseMiddleware(std::string_view stdout_bytes, const ResponseLimits& limits) {
   std::string error;
   try {
-    unsigned char arena[4096];
+    alignas(std::max_align_t) unsigned char arena[4096];
     json::monotonic_resource resource(arena, sizeof arena);
     std::optional<json::object> object = parseSingleObject(stdout_bytes, error, &resource);
     if (!object) return fail(std::move(error));
