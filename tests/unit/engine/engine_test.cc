@@ -769,6 +769,24 @@ void expectClean(const std::shared_ptr<Module>& reader, const std::string& conte
   ASSERT_EQ(r.stdout_data, "clean\n") << context;
 }
 
+// Rounds of: a write in `mode` by a and b in turn, then a read by the same
+// module, then another write and a read by the other module.
+void writeThenRead(const std::shared_ptr<Module>& a, const std::shared_ptr<Module>& b,
+                   const char* mode, int rounds) {
+  for (int round = 0; round < rounds; ++round) {
+    const auto& writer = (round % 2) ? b : a;
+    CallResult w = writer->call(opts({"secret", mode}));
+    ASSERT_EQ(w.outcome, Outcome::kExited) << "round " << round << " write: " << describe(w);
+    ASSERT_EQ(w.stdout_data, "") << "round " << round << " write: " << describe(w);
+    // Same module, then the other module, both right after a write.
+    expectClean(writer, "round " + std::to_string(round) + " same module");
+    ASSERT_NO_FATAL_FAILURE();
+    writer->call(opts({"secret", mode}));
+    expectClean((round % 2) ? a : b, "round " + std::to_string(round) + " other module");
+    ASSERT_NO_FATAL_FAILURE();
+  }
+}
+
 TEST(Pool, SecretNeverLeaksToTheNextCall) {
   auto a = guest("secret_a");
   auto b = guest("secret_b");
@@ -776,18 +794,7 @@ TEST(Pool, SecretNeverLeaksToTheNextCall) {
   ASSERT_NE(b, nullptr);
   ASSERT_NE(a->hash(), b->hash());
   expectClean(a, "first read");
-  for (int round = 0; round < 50; ++round) {
-    const auto& writer = (round % 2) ? b : a;
-    CallResult w = writer->call(opts({"secret", "w"}));
-    ASSERT_EQ(w.outcome, Outcome::kExited) << "round " << round << " write: " << describe(w);
-    ASSERT_EQ(w.stdout_data, "") << "round " << round << " write: " << describe(w);
-    // Same module, then the other module, both right after a write.
-    expectClean(writer, "round " + std::to_string(round) + " same module");
-    ASSERT_NO_FATAL_FAILURE();
-    writer->call(opts({"secret", "w"}));
-    expectClean((round % 2) ? a : b, "round " + std::to_string(round) + " other module");
-    ASSERT_NO_FATAL_FAILURE();
-  }
+  writeThenRead(a, b, "w", 50);
 }
 
 TEST(Pool, SecretNeverLeaksAfterATrapOrTimeout) {
@@ -816,17 +823,7 @@ TEST(Pool, SparseWritesNeverLeak) {
   auto b = guest("secret_b");
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
-  for (int round = 0; round < 20; ++round) {
-    const auto& writer = (round % 2) ? b : a;
-    CallResult w = writer->call(opts({"secret", "p"}));
-    ASSERT_EQ(w.outcome, Outcome::kExited) << "round " << round << " write: " << describe(w);
-    ASSERT_EQ(w.stdout_data, "") << "round " << round << " write: " << describe(w);
-    expectClean(writer, "round " + std::to_string(round) + " same module");
-    ASSERT_NO_FATAL_FAILURE();
-    writer->call(opts({"secret", "p"}));
-    expectClean((round % 2) ? a : b, "round " + std::to_string(round) + " other module");
-    ASSERT_NO_FATAL_FAILURE();
-  }
+  writeThenRead(a, b, "p", 20);
 }
 
 // The same with one wasm page kept resident: the grown memory is reset by
