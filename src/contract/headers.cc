@@ -98,17 +98,23 @@ bool isValidHeaderValue(std::string_view value) {
   return true;
 }
 
-std::string canonicalHeaderKey(std::string_view name) {
+std::optional<std::string> canonicalTokenKey(std::string_view name) {
+  if (name.empty()) return std::nullopt;
   // One pass: case fixed while checking that the name is a token.
   std::string out(name);
   const std::array<char, 256>* table = &kCanonicalCase.word_start;
   for (char& c : out) {
     const char canonical = (*table)[static_cast<uint8_t>(c)];
-    if (canonical == 0) return std::string(name);
+    if (canonical == 0) return std::nullopt;
     table = c == '-' ? &kCanonicalCase.word_start : &kCanonicalCase.inside;
     c = canonical;
   }
   return out;
+}
+
+std::string canonicalHeaderKey(std::string_view name) {
+  std::optional<std::string> canonical = canonicalTokenKey(name);
+  return canonical ? std::move(*canonical) : std::string(name);
 }
 
 bool isServerOwnedHeader(std::string_view name) {

@@ -3,6 +3,7 @@
 // may not set because the server owns the connection and the framing.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,9 @@ bool isValidHeaderValue(std::string_view value);
 // upper case, the rest lower case ("content-type" -> "Content-Type"). A name
 // that is not a token is returned unchanged, as Go does.
 std::string canonicalHeaderKey(std::string_view name);
+// The same for a name that must be a token: nullopt when it is not (one pass
+// where isHeaderToken and then canonicalHeaderKey would make two).
+std::optional<std::string> canonicalTokenKey(std::string_view name);
 
 // Hop-by-hop and framing headers: Connection, Keep-Alive, Proxy-*, TE,
 // Trailer, Transfer-Encoding, Upgrade, Content-Length. A function's value for

@@ -216,11 +216,12 @@ bool parseHeaderObject(const HeaderFields& headers, std::string_view field, Head
   }
   for (size_t e = 0; e < headers.entries.size(); ++e) {
     const HeaderEntry& entry = headers.entries[e];
-    if (!isHeaderToken(entry.name)) {
+    std::optional<std::string> token = canonicalTokenKey(entry.name);
+    if (!token) {
       error = std::string(field) + " has an invalid header name";
       return false;
     }
-    std::string canonical = canonicalHeaderKey(entry.name);
+    const std::string canonical = std::move(*token);
     bool drop = isServerOwnedHeader(canonical);
     const size_t end =
         e + 1 < headers.entries.size() ? headers.entries[e + 1].first_value : headers.values.size();
@@ -656,11 +657,11 @@ MiddlewareResult parseMiddleware(std::string_view stdout_bytes, const ResponseLi
     if (const json::value* remove = fields.get(Field::kRemoveHeaders)) {
       if (!remove->is_array()) return fail("remove_headers must be an array of header names");
       for (const auto& item : remove->get_array()) {
-        if (!item.is_string() || !isHeaderToken(view(item.get_string()))) {
-          return fail("remove_headers must be an array of header names");
-        }
+        std::optional<std::string> name;
+        if (item.is_string()) name = canonicalTokenKey(view(item.get_string()));
+        if (!name) return fail("remove_headers must be an array of header names");
         if (!budget.take(item.get_string().size(), 0, error)) return fail(std::move(error));
-        decision.remove_headers.push_back(canonicalHeaderKey(view(item.get_string())));
+        decision.remove_headers.push_back(std::move(*name));
       }
     }
     if (!parseBody(fieldValue(fields.get(Field::kBody)), fieldValue(fields.get(Field::kBodyBase64)),
