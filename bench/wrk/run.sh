@@ -27,6 +27,9 @@ export JINN_CACHE_DIR=${JINN_CACHE_DIR:-$BENCH_TMP/cache}
 
 ROWS=()
 declare -A RPS
+# per_request_us RPS: the server core's time per request, for a server that
+# keeps its one core busy (jinn's does here: wrk waits on it).
+per_request_us() { awk -v r="${1:-0}" 'BEGIN { printf "%.2f", (r > 0 ? 1e6 / r : 0) }'; }
 # measure KEY LABEL URL: appends a table row and records req/s in RPS[KEY].
 measure() {
   run_wrk "$3" "$CLIENT_CPU" 1 "$CONNECTIONS" "$DURATION" "$BENCH_TMP/$1.wrk"
@@ -41,6 +44,12 @@ measure ceiling "nginx \`return 200\` (ceiling)" "http://127.0.0.1:$NGINX_RETURN
 measure sidecar "nginx → native backend (sidecar)" "http://127.0.0.1:$NGINX_PROXY_PORT"
 start_jinn jinn1 "$WASM" "$SERVER_CPU" $'workers = 1\nfunction_threads = 1'
 measure jinn1 "jinn, order_tax.wasm, workers=1 function_threads=1" "$JINN_URL"
+bench_stop "$JINN_PID"
+# The same answer from a function that does no work: what jinn costs per
+# request around any function (bench/guests/constant_answer.c).
+clang --target=wasm32-wasi -O2 -Wl,--strip-all "$ROOT/bench/guests/constant_answer.c" -o "$BENCH_TMP/constant_answer.wasm"
+start_jinn jinnconst "$BENCH_TMP/constant_answer.wasm" "$SERVER_CPU" $'workers = 1\nfunction_threads = 1'
+measure jinnconst "jinn, constant_answer.wasm (no work in the function), workers=1 function_threads=1" "$JINN_URL"
 bench_stop "$JINN_PID"
 start_jinn jinndef "$WASM" "$SERVER_CPU" ""
 measure jinndef "jinn, order_tax.wasm, default workers/threads" "$JINN_URL"
@@ -68,6 +77,10 @@ mkdir -p "$RESULTS_DIR"
   echo "| jinn (1/1) / sidecar | $(ratio "${RPS[jinn1]}" "${RPS[sidecar]}") | ≥ 2.5 |"
   echo "| jinn (defaults) / ceiling | $(ratio "${RPS[jinndef]}" "${RPS[ceiling]}") | ≥ 0.3 |"
   echo "| jinn (defaults) / sidecar | $(ratio "${RPS[jinndef]}" "${RPS[sidecar]}") | ≥ 2.5 |"
+  echo "| jinn, constant answer (1/1) / sidecar | $(ratio "${RPS[jinnconst]}" "${RPS[sidecar]}") | (diagnostic) |"
+  echo
+  echo "Server core time per request (1 / req/s; the core is saturated): $(per_request_us "${RPS[jinn1]}") µs for order_tax, $(per_request_us "${RPS[jinnconst]}") µs for the constant answer,"
+  echo "so order_tax.c's own work costs $(awk -v a="${RPS[jinn1]}" -v b="${RPS[jinnconst]}" 'BEGIN { printf "%.2f", 1e6 / a - 1e6 / b }') µs of each request here."
 } >"$RESULTS"
 cat "$RESULTS"
 log "written to ${RESULTS#"$ROOT"/}"
