@@ -60,26 +60,43 @@ bool timedOut(Stream& stream) {
   return beast::get_lowest_layer(stream).timed_out();
 }
 
-// One response in one write (see wire.h).
+// The part of a response's write that never suspends: serializes `res` into
+// `out` and, on a plain socket, sends what the socket takes at once (almost
+// always all of it: one non-blocking send; the socket is in non-blocking mode,
+// see servePlain). Returns how many bytes of `out` went out, or nullopt when
+// the connection failed. The hot path calls it directly, so a request whose
+// answer fits the send buffer costs no coroutine frame for its write.
 template <class Stream>
-asio::awaitable<bool> writeResponse(Stream& stream, const Response& res, bool head_only,
-                                    const ServerLimits& limits, std::string& out) {
+std::optional<size_t> sendNow(Stream& stream, const Response& res, bool head_only, std::string& out) {
   out.clear();
   serializeResponse(res, head_only, out);
-  size_t sent = 0;
   if constexpr (std::is_same_v<Stream, ClientSocket>) {
-    // A response almost always fits the socket's send buffer: one
-    // non-blocking send, and the composed asynchronous write only for what
-    // is left (the socket is in non-blocking mode, see servePlain).
     beast::error_code ec;
-    sent = stream.socket().write_some(asio::buffer(out), ec);
-    if (!ec && sent == out.size()) co_return true;
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+    const size_t sent = stream.socket().write_some(asio::buffer(out), ec);
+    if (!ec) return sent;
+    if (ec != asio::error::would_block && ec != asio::error::try_again) return std::nullopt;
   }
+  return 0;
+}
+
+// The rest of `out`, from byte `sent` on, under the write timeout.
+template <class Stream>
+asio::awaitable<bool> sendRest(Stream& stream, const std::string& out, size_t sent,
+                               const ServerLimits& limits) {
   setDeadline(stream, limits.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out.data() + sent, out.size() - sent),
                                             as_tuple(use_awaitable));
   co_return !ec;
+}
+
+// One response in one write (see wire.h).
+template <class Stream>
+asio::awaitable<bool> writeResponse(Stream& stream, const Response& res, bool head_only,
+                                    const ServerLimits& limits, std::string& out) {
+  const std::optional<size_t> sent = sendNow(stream, res, head_only, out);
+  if (!sent) co_return false;
+  if (*sent == out.size()) co_return true;
+  co_return co_await sendRest(stream, out, *sent, limits);
 }
 
 // Answers a request that could not be read or was refused, then the
@@ -94,39 +111,61 @@ asio::awaitable<void> refuse(Stream& stream, unsigned status, std::string_view r
   co_await writeResponse(stream, res, false, limits, out);
 }
 
-// Reads until the buffer holds a whole request head (through the blank
-// line). Returns its length; asio::error::not_found when it would exceed
-// `max` bytes. A bare LF also ends the read (its length includes the LF), so
-// checkRawHead refuses it at once: a client ending lines with LF alone never
-// sends CRLF CRLF and would otherwise wait for the read timeout.
+// The length of the request head at the start of `have`, through the blank
+// line; nullopt while it is not all there. Bytes before `searched` were
+// scanned already. A bare LF also ends the head (the length includes the
+// LF), so checkRawHead refuses it at once: a client ending lines with LF
+// alone never sends CRLF CRLF and would otherwise wait for the read timeout.
+std::optional<size_t> headLength(std::string_view have, size_t searched) {
+  const size_t from = searched >= 3 ? searched - 3 : 0;
+  const size_t at = have.find("\r\n\r\n", from);
+  if (at != std::string_view::npos) return at + 4;
+  for (size_t lf = have.find('\n', searched); lf != std::string_view::npos; lf = have.find('\n', lf + 1)) {
+    if (lf == 0 || have[lf - 1] != '\r') return lf + 1;
+  }
+  return std::nullopt;
+}
+
+std::string_view buffered(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+// The next read of a request head: up to 4 KiB, and never past `max`.
+asio::mutable_buffer headSpace(beast::flat_buffer& buffer, size_t max) {
+  return buffer.prepare(std::min<size_t>(4096, max - buffer.size()));
+}
+
+// Commits `n` bytes just read. Once the first bytes of a request arrive on a
+// connection that was idle, the rest of the head gets `read_timeout`.
+template <class Stream>
+void commitHeadBytes(Stream& stream, beast::flat_buffer& buffer, size_t n,
+                     std::chrono::milliseconds read_timeout) {
+  if (buffer.size() == 0 && n > 0) {
+    auto& socket = beast::get_lowest_layer(stream);
+    socket.set_idle(false);
+    socket.expires_after(read_timeout);
+  }
+  buffer.commit(n);
+}
+
+// Reads until the buffer holds a whole request head (headLength). Returns
+// its length; asio::error::not_found when it would exceed `max` bytes.
 // (asio::async_read_until would copy a beast::flat_buffer, so this small loop
-// reads straight into ours.) Once the first bytes of a request arrive on a connection that was idle,
-// the rest of the head gets `read_timeout`.
+// reads straight into ours.)
 template <class Stream>
 asio::awaitable<std::tuple<beast::error_code, size_t>> readHead(
     Stream& stream, beast::flat_buffer& buffer, size_t max,
     std::chrono::milliseconds read_timeout) {
   size_t searched = 0;
   for (;;) {
-    const std::string_view have(static_cast<const char*>(buffer.data().data()), buffer.size());
-    const size_t from = searched >= 3 ? searched - 3 : 0;
-    const size_t at = have.find("\r\n\r\n", from);
-    if (at != std::string_view::npos) co_return std::tuple{beast::error_code{}, at + 4};
-    for (size_t lf = have.find('\n', searched); lf != std::string_view::npos;
-         lf = have.find('\n', lf + 1)) {
-      if (lf == 0 || have[lf - 1] != '\r') co_return std::tuple{beast::error_code{}, lf + 1};
+    if (auto length = headLength(buffered(buffer), searched)) {
+      co_return std::tuple{beast::error_code{}, *length};
     }
-    searched = have.size();
-    if (have.size() >= max) co_return std::tuple{beast::error_code(asio::error::not_found), 0};
-    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(std::min<size_t>(4096, max - have.size())),
-                                                   as_tuple(use_awaitable));
+    searched = buffer.size();
+    if (buffer.size() >= max) co_return std::tuple{beast::error_code(asio::error::not_found), 0};
+    auto [ec, n] = co_await stream.async_read_some(headSpace(buffer, max), as_tuple(use_awaitable));
     if (ec) co_return std::tuple{ec, 0};
-    if (buffer.size() == 0 && n > 0) {
-      auto& socket = beast::get_lowest_layer(stream);
-      socket.set_idle(false);
-      socket.expires_after(read_timeout);
-    }
-    buffer.commit(n);
+    commitHeadBytes(stream, buffer, n, read_timeout);
   }
 }
 
@@ -151,8 +190,26 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     // Idle between requests: a graceful stop closes it at once. Once the
     // first byte of a request is here, the read timeout applies.
     socket.set_idle(!first && buffer.size() == 0);
-    auto [hec, head_bytes] = co_await readHead(stream, buffer, limits.max_header_bytes,
-                                               limits.read_timeout);
+    // The common case, a head that one read brings whole, is read here:
+    // readHead's own coroutine frame would cost every request.
+    beast::error_code hec;
+    size_t head_bytes = 0;
+    std::optional<size_t> head = headLength(buffered(buffer), 0);
+    if (!head && buffer.size() < limits.max_header_bytes) {
+      auto [ec, n] = co_await stream.async_read_some(headSpace(buffer, limits.max_header_bytes),
+                                                     as_tuple(use_awaitable));
+      hec = ec;
+      if (!ec) {
+        commitHeadBytes(stream, buffer, n, limits.read_timeout);
+        head = headLength(buffered(buffer), 0);
+      }
+    }
+    if (head) {
+      head_bytes = *head;
+    } else if (!hec) {
+      std::tie(hec, head_bytes) = co_await readHead(stream, buffer, limits.max_header_bytes,
+                                                    limits.read_timeout);
+    }
     socket.set_idle(false);
     first = false;
     if (hec) {
@@ -293,8 +350,9 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
       // unchanged, though the hop costs some 1,300 instructions.
       if (decided_now) co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
       // HEAD: keep Content-Length, send no body.
-      ok = co_await writeResponse(stream, res, exchange.request.method() == bhttp::verb::head,
-                                  limits, out);
+      const std::optional<size_t> sent =
+          sendNow(stream, res, exchange.request.method() == bhttp::verb::head, out);
+      ok = sent && (*sent == out.size() || co_await sendRest(stream, out, *sent, limits));
       status = res.result_int();
       bytes = res.body().size();
       ok = ok && keep_alive;
