@@ -46,7 +46,7 @@ void FdTable::init(const std::vector<Preopen>* preopens) {
   initialized_ = true;
 }
 
-std::vector<FdTable::Slot>::iterator FdTable::find(uint32_t fd) {
+FdTable::Entries::iterator FdTable::find(uint32_t fd) {
   auto it = std::lower_bound(entries_.begin(), entries_.end(), fd,
                              [](const Slot& s, uint32_t f) { return s.first < f; });
   return (it != entries_.end() && it->first == fd) ? it : entries_.end();

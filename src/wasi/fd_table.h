@@ -8,6 +8,8 @@
 
 #include <dirent.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -106,11 +108,14 @@ class FdTable {
 
  private:
   using Slot = std::pair<uint32_t, FdEntry>;  // kept sorted by fd
-  std::vector<Slot>::iterator find(uint32_t fd);
+  // Stdio and a preopen or two in place: a table is made for every call, and
+  // a heap block for it was one of the call's few allocations.
+  using Entries = boost::container::small_vector<Slot, 4>;
+  Entries::iterator find(uint32_t fd);
 
   void release(uint32_t fd);
 
-  std::vector<Slot> entries_;
+  Entries entries_;
   std::vector<uint32_t> free_;  // closed numbers, reused before new ones
   size_t initial_ = 0;          // stdio + preopens
   bool initialized_ = false;
