@@ -190,6 +190,11 @@ class Module {
   virtual CallResult call(const CallOptions& options) const = 0;
   // As above, reusing `result`'s buffers (the server's and bench's hot path).
   virtual void call(const CallOptions& options, CallResult& result) const = 0;
+  // As above with `stdin_data` and `timeout` in place of the options' own:
+  // one CallOptions per function, shared by every thread calling it, and no
+  // copy of its args, env and preopens per call.
+  virtual void call(const CallOptions& options, std::string_view stdin_data,
+                    std::chrono::microseconds timeout, CallResult& result) const = 0;
   // Hex SHA-256 of the wasm bytes.
   virtual const std::string& hash() const = 0;
   // The compiled shared object backing this module (in the cache), or the

@@ -81,11 +81,15 @@ class LoadedModule final : public Module {
 
   CallResult call(const CallOptions& options) const override {
     CallResult result;
-    runtime::runCall(library_->desc(), *pool_, options, result);
+    call(options, result);
     return result;
   }
   void call(const CallOptions& options, CallResult& result) const override {
-    runtime::runCall(library_->desc(), *pool_, options, result);
+    call(options, options.stdin_data, options.limits.timeout, result);
+  }
+  void call(const CallOptions& options, std::string_view stdin_data,
+            std::chrono::microseconds timeout, CallResult& result) const override {
+    runtime::runCall(library_->desc(), *pool_, options, stdin_data, timeout, result);
   }
   const std::string& hash() const override { return hash_; }
   const std::filesystem::path& artifactPath() const override { return path_; }

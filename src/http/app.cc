@@ -5,6 +5,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <array>
+#include <charconv>
+#include <cstring>
 #include <set>
 
 #include "contract/request.h"
@@ -31,9 +34,26 @@ size_t classIndex(unsigned status) {
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
 // Builds the function's view of the request.
+// "ip:port" into `buf`, which has room for any (an IPv6 address is at most
+// 45 characters).
+std::string_view remoteAddress(const Exchange& ex, std::array<char, 64>& buf) {
+  const size_t n = std::min(ex.remote_ip.size(), buf.size() - 7);
+  std::memcpy(buf.data(), ex.remote_ip.data(), n);
+  buf[n] = ':';
+  const auto end = std::to_chars(buf.data() + n + 1, buf.data() + buf.size(), ex.remote_port).ptr;
+  return {buf.data(), static_cast<size_t>(end - buf.data())};
+}
+
+void envelopeInto(const Exchange& ex, std::string& out) {
+  std::array<char, 64> remote;
+  jinn::http::envelopeInto(ex.request, ex.trace_id, remoteAddress(ex, remote), ex.route, ex.params,
+                           out);
+}
+
 std::string envelopeFor(const Exchange& ex) {
-  const std::string remote = ex.remote_ip + ":" + std::to_string(ex.remote_port);
-  return jinn::http::envelopeFor(ex.request, ex.trace_id, remote, ex.route, ex.params);
+  std::string out;
+  envelopeInto(ex, out);
+  return out;
 }
 
 // Header-safe rendering of guest bytes: printable ASCII kept, the rest
@@ -401,10 +421,7 @@ bool App::runInline(FunctionSlot& slot, const std::shared_ptr<Module>& module,
                     std::string_view input, CallResult& result) {
   const auto full = slot.options.limits.timeout;
   const auto budget = std::chrono::duration_cast<std::chrono::microseconds>(inline_budget_);
-  CallOptions options = slot.options;
-  options.stdin_data = input;
-  options.limits.timeout = std::min(full, budget);
-  module->call(options, result);
+  module->call(slot.options, input, std::min(full, budget), result);
   return result.outcome != Outcome::kTimeout || full <= budget;
 }
 
@@ -438,9 +455,7 @@ asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::
       [&](auto handler) {
         auto done = std::make_shared<decltype(handler)>(std::move(handler));
         const bool queued = pool_.submit([slot, module, &input, &result, done, executor] {
-          CallOptions options = slot->options;
-          options.stdin_data = input;
-          module->call(options, result);
+          module->call(slot->options, input, slot->options.limits.timeout, result);
           asio::post(executor, [done]() mutable { (*done)(true); });
         });
         if (!queued) asio::post(executor, [done]() mutable { (*done)(false); });
@@ -666,14 +681,22 @@ bool App::handleNow(Exchange& ex, Decision& decision) {
   }
   FunctionSlot& slot = *route->function;
   const std::shared_ptr<Module> module = slot.module.load();
-  const std::string input = envelopeFor(ex);
-  CallResult result;
+  // Per I/O thread and reused: nothing here suspends, and the envelope and
+  // the captured output are the buffers a request would otherwise allocate.
+  thread_local std::string input;
+  thread_local CallResult result;
+  envelopeInto(ex, input);
   if (!runInline(slot, module, input, result)) {
     ex.inline_timed_out = true;
     return false;
   }
   recordCall(slot, result);
   decision.response = functionResponse(result, slot, ex);
+  // A rare large request or output does not stay allocated for good.
+  constexpr size_t kKeepBytes = 64u << 10;
+  for (std::string* s : {&input, &result.stdout_data, &result.stderr_data}) {
+    if (s->capacity() > kKeepBytes) std::string().swap(*s);
+  }
   return true;
 }
 

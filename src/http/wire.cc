@@ -27,6 +27,14 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 std::string envelopeFor(const Request& req, std::string_view trace_id,
                         std::string_view remote_addr, std::string_view route,
                         const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  envelopeInto(req, trace_id, remote_addr, route, params, out);
+  return out;
+}
+
+void envelopeInto(const Request& req, std::string_view trace_id, std::string_view remote_addr,
+                  std::string_view route,
+                  const std::vector<std::pair<std::string, std::string>>& params, std::string& out) {
   // Inline room for a usual request's headers: no allocation for the views.
   boost::container::small_vector<contract::NameValue, 24> headers;
   for (const auto& f : req) headers.emplace_back(sv(f.name_string()), sv(f.value()));
@@ -45,7 +53,7 @@ std::string envelopeFor(const Request& req, std::string_view trace_id,
   view.remote_addr = remote_addr;
   view.route = route;
   view.params = std::span<const contract::NameValue>(param_views.data(), param_views.size());
-  return contract::encodeRequest(view);
+  contract::encodeRequestTo(view, out);
 }
 
 Response toHttp(contract::FunctionResponse&& fr, unsigned version) {

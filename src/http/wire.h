@@ -25,6 +25,10 @@ void serializeResponse(const Response& res, bool head_only, std::string& out);
 std::string envelopeFor(const Request& req, std::string_view trace_id,
                         std::string_view remote_addr, std::string_view route,
                         const std::vector<std::pair<std::string, std::string>>& params = {});
+// The same into `out` (replaced), reusing its buffer.
+void envelopeInto(const Request& req, std::string_view trace_id, std::string_view remote_addr,
+                  std::string_view route,
+                  const std::vector<std::pair<std::string, std::string>>& params, std::string& out);
 
 // A function's parsed response as an HTTP response; the body is moved, not
 // copied (it can be megabytes).

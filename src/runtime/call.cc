@@ -66,7 +66,7 @@ void* instanceBuffer(GuestThread* t, size_t size) {
 }  // namespace
 
 void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions& options,
-             CallResult& result) {
+             std::string_view stdin_data, std::chrono::microseconds timeout, CallResult& result) {
   result.outcome = Outcome::kExited;
   result.exit_code = 0;
   result.stdout_data.clear();
@@ -101,7 +101,7 @@ void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions
 
   const Limits& limits = options.limits;
   wasi::Context ctx;
-  ctx.stdin_data = options.stdin_data;
+  ctx.stdin_data = stdin_data;
   ctx.args = &options.args;
   ctx.env = &options.env;
   ctx.preopens = &options.preopens;
@@ -112,7 +112,7 @@ void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions
   // One clock read for the deadline, the kill switch and the timings
   // (steady_clock is CLOCK_MONOTONIC, as monotonicNs).
   const int64_t t0 = monotonicNs();
-  ctx.deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(t0)) + limits.timeout;
+  ctx.deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(t0)) + timeout;
   ctx.mark_dirty = true;  // memories come from our pool
 
   CallState state;
@@ -122,7 +122,7 @@ void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions
   t->call = &state;
 
   Entry entry{&module, instance, &ctx};
-  t->arm(t0, limits.timeout);
+  t->arm(t0, timeout);
   int code = jinn_guest_enter(&t->jump, &t->in_guest, &t->timed_out, t->stack_top, &t->fiber,
                               instantiateOnGuestStack, &entry, nullptr);
   const int64_t t1 = monotonicNs();
@@ -169,7 +169,7 @@ void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions
     case Outcome::kExited:
       break;
     case Outcome::kTimeout:
-      result.message = "timeout after " + std::to_string(limits.timeout.count() / 1000) + " ms";
+      result.message = "timeout after " + std::to_string(timeout.count() / 1000) + " ms";
       break;
     case Outcome::kOutOfMemory:
       result.message = "out of memory (limit " + std::to_string(limits.memory_bytes) + " bytes)";

@@ -13,8 +13,9 @@ const jinn_host_api& hostApi();
 
 // Runs one fresh instance of `module` (already bound and initialised):
 // instantiate, `_start` (or `_initialize`), free, under the limits in
-// `options`. Fills `result` (its buffers are reused). Thread-safe.
+// `options`, with `stdin_data` and `timeout` in place of the options' own.
+// Fills `result` (its buffers are reused). Thread-safe.
 void runCall(const jinn_module_desc& module, MemoryPool& pool, const CallOptions& options,
-             CallResult& result);
+             std::string_view stdin_data, std::chrono::microseconds timeout, CallResult& result);
 
 }  // namespace jinn::runtime
