@@ -214,7 +214,12 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
     first = false;
     if (hec) {
       if (hec == asio::error::not_found) {
-        co_await refuse(stream, 431, "request header too large", limits);
+        // The request line alone filled the limit: 414, as nginx answers.
+        if (buffered(buffer).find('\n') == std::string_view::npos) {
+          co_await refuse(stream, 414, "request URI too long", limits);
+        } else {
+          co_await refuse(stream, 431, "request header too large", limits);
+        }
       } else if (timedOut(stream) && buffer.size() > 0) {
         co_await refuse(stream, 408, "request timeout", limits);
       }

@@ -1003,6 +1003,9 @@ TEST_F(ServeTest, TrailerFieldsNeverReachTheFunction) {
 TEST_F(ServeTest, EnforcesHeaderAndBodyLimits) {
   Message big_head = raw(port(), "GET /fast HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(9000, 'h') + "\r\n\r\n");
   EXPECT_EQ(big_head.status, 431);
+  // A request line that alone is past the limit: 414, as nginx answers.
+  Message long_uri = raw(port(), "GET /fast?" + std::string(12000, 'q') + " HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(long_uri.status, 414);
 
   Conn c = Conn::to(port());
   c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n\r\n");
