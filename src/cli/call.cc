@@ -274,14 +274,10 @@ int call(const std::vector<std::string>& argv) {
                     status, contract::failureReason(result.outcome, result.exit_code, parsed.ok(),
                                                     parsed.ok() ? "" : parsed.error().message));
   }
-  if (method == "HEAD") {
-    // As the server: Content-Length kept, no body.
-    http::bhttp::response<http::bhttp::empty_body> head{res.result(), res.version()};
-    head.base() = res.base();
-    std::cout << head;
-  } else {
-    std::cout << res;
-  }
+  // The server's own serializer (HEAD: Content-Length kept, no body).
+  std::string out;
+  http::serializeResponse(res, method == "HEAD", out);
+  std::cout << out;
   std::cout.flush();
   return 0;
 }

@@ -60,11 +60,10 @@ Response toHttp(contract::FunctionResponse&& fr, unsigned version) {
   Response res{static_cast<bhttp::status>(fr.status), version};
   for (const auto& [name, value] : fr.headers) res.insert(name, value);
   // 204 and 304 carry no body: it is dropped, as Go's net/http does (Beast
-  // would throw on a body there).
-  if (statusAllowsBody(fr.status)) {
-    res.body() = std::move(fr.body);
-    res.prepare_payload();
-  }
+  // would throw on a body there). No Content-Length field: the function
+  // cannot set one (server-owned), and serializeResponse writes it from the
+  // body, without a field allocated and formatted per request.
+  if (statusAllowsBody(fr.status)) res.body() = std::move(fr.body);
   return res;
 }
 
@@ -86,6 +85,8 @@ void serializeResponse(const Response& res, bool head_only, std::string& out) {
     out.append(value.data(), value.size());
     out += "\r\n";
   }
+  // A function's response has no Content-Length field (toHttp): it is
+  // written here, from the body.
   const std::string& body = res.body();
   if (!has_length && statusAllowsBody(status)) {
     out += "Content-Length: ";
