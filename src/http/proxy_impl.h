@@ -4,6 +4,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 
+#include "http/wire.h"
+
 namespace jinn::http {
 namespace proxy_detail {
 
@@ -18,6 +20,7 @@ asio::awaitable<RelayResult> sendError(ClientStream& client, unsigned status,
                                        std::chrono::milliseconds write_timeout) {
   Response res = textResponse(status, reason);
   res.keep_alive(keep_alive);
+  res.set(bhttp::field::date, httpDate());
   setClientDeadline(client, write_timeout);
   auto [ec, n] = co_await bhttp::async_write(client, res, asio::as_tuple(asio::use_awaitable));
   co_return RelayResult{status, res.body().size(), !ec && keep_alive};

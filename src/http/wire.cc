@@ -3,6 +3,8 @@
 #include <boost/container/small_vector.hpp>
 
 #include <charconv>
+#include <cstring>
+#include <ctime>
 
 #include "contract/request.h"
 
@@ -14,6 +16,12 @@ void appendNumber(std::string& out, uint64_t n) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof buf, n);
   out.append(buf, r.ptr);
+}
+
+// Two digits of n (0-99) at p.
+void put2(char* p, int n) {
+  p[0] = static_cast<char>('0' + n / 10);
+  p[1] = static_cast<char>('0' + n % 10);
 }
 
 bool statusAllowsBody(unsigned status) {
@@ -67,6 +75,38 @@ Response toHttp(contract::FunctionResponse&& fr, unsigned version) {
   return res;
 }
 
+std::string_view httpDate() {
+  // By hand rather than strftime, whose %a and %b follow the locale.
+  static constexpr char kDays[] = "SunMonTueWedThuFriSat";
+  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  thread_local time_t formatted = -1;
+  thread_local char text[29];  // "Sun, 06 Nov 1994 08:49:37 GMT"
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  if (ts.tv_sec != formatted) {
+    struct tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    std::memcpy(text, kDays + 3 * t.tm_wday, 3);
+    std::memcpy(text + 3, ", ", 2);
+    put2(text + 5, t.tm_mday);
+    text[7] = ' ';
+    std::memcpy(text + 8, kMonths + 3 * t.tm_mon, 3);
+    text[11] = ' ';
+    const int year = t.tm_year + 1900;
+    put2(text + 12, year / 100 % 100);
+    put2(text + 14, year % 100);
+    text[16] = ' ';
+    put2(text + 17, t.tm_hour);
+    text[19] = ':';
+    put2(text + 20, t.tm_min);
+    text[22] = ':';
+    put2(text + 23, t.tm_sec);
+    std::memcpy(text + 25, " GMT", 4);
+    formatted = ts.tv_sec;
+  }
+  return {text, sizeof text};
+}
+
 void serializeResponse(const Response& res, bool head_only, std::string& out) {
   const unsigned status = res.result_int();
   const auto reason = res.reason();
@@ -76,13 +116,22 @@ void serializeResponse(const Response& res, bool head_only, std::string& out) {
   out.append(reason.data(), reason.size());
   out += "\r\n";
   bool has_length = false;
+  bool has_date = false;
   for (const auto& field : res) {
     if (field.name() == bhttp::field::content_length) has_length = true;
+    if (field.name() == bhttp::field::date) has_date = true;
     const auto name = field.name_string();
     const auto value = field.value();
     out.append(name.data(), name.size());
     out += ": ";
     out.append(value.data(), value.size());
+    out += "\r\n";
+  }
+  // An origin server with a clock sends Date (RFC 9110 6.6.1), unless the
+  // function chose one.
+  if (!has_date) {
+    out += "Date: ";
+    out += httpDate();
     out += "\r\n";
   }
   // A function's response has no Content-Length field (toHttp): it is

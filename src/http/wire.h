@@ -30,6 +30,11 @@ void envelopeInto(const Request& req, std::string_view trace_id, std::string_vie
                   std::string_view route,
                   const std::vector<std::pair<std::string, std::string>>& params, std::string& out);
 
+// Now as an HTTP date, IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", RFC
+// 9110 5.6.7), from the coarse real-time clock, formatted at most once a
+// second per thread. Valid until the thread's next call.
+std::string_view httpDate();
+
 // A function's parsed response as an HTTP response; the body is moved, not
 // copied (it can be megabytes).
 Response toHttp(contract::FunctionResponse&& response, unsigned version);

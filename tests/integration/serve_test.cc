@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -664,6 +665,30 @@ void expectFailure(const Message& m, int status, const std::string& reason) {
 
 // ---------------------------------------------------------------------------
 // 1. Function routes
+
+// An IMF-fixdate ("Thu, 03 Dec 2026 16:57:37 GMT") within a few seconds of
+// now; the reason when it is not.
+std::optional<std::string> notACurrentDate(const std::optional<std::string>& value) {
+  if (!value) return "no Date field";
+  if (value->size() != 29) return "not IMF-fixdate: " + *value;
+  struct tm t {};
+  const char* end = strptime(value->c_str(), "%a, %d %b %Y %H:%M:%S GMT", &t);
+  if (end == nullptr || *end != '\0') return "not IMF-fixdate: " + *value;
+  const long skew = static_cast<long>(timegm(&t) - time(nullptr));
+  if (skew < -5 || skew > 5) return "off by " + std::to_string(skew) + " s: " + *value;
+  return std::nullopt;
+}
+
+TEST_F(ServeTest, EveryAnswerCarriesTheDate) {
+  Message fn = get(port(), "/echo");
+  ASSERT_EQ(fn.status, 200);
+  EXPECT_EQ(notACurrentDate(fn.header("Date")), std::nullopt);
+  EXPECT_EQ(fn.count("Date"), 1u);
+  // One the server refuses on its own.
+  Message refused = raw(port(), "GET /echo HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(refused.status, 400);
+  EXPECT_EQ(notACurrentDate(refused.header("Date")), std::nullopt);
+}
 
 TEST_F(ServeTest, FunctionSeesTheRequestAndAnswers) {
   const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
