@@ -33,7 +33,6 @@ size_t classIndex(unsigned status) {
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-// Builds the function's view of the request.
 // "ip:port" into `buf`, which has room for any (an IPv6 address is at most
 // 45 characters).
 std::string_view remoteAddress(const Exchange& ex, std::array<char, 64>& buf) {
@@ -44,6 +43,7 @@ std::string_view remoteAddress(const Exchange& ex, std::array<char, 64>& buf) {
   return {buf.data(), static_cast<size_t>(end - buf.data())};
 }
 
+// Builds the function's view of the request.
 void envelopeInto(const Exchange& ex, std::string& out) {
   std::array<char, 64> remote;
   jinn::http::envelopeInto(ex.request, ex.trace_id, remoteAddress(ex, remote), ex.route, ex.params,
@@ -685,6 +685,16 @@ bool App::handleNow(Exchange& ex, Decision& decision) {
   // the captured output are the buffers a request would otherwise allocate.
   thread_local std::string input;
   thread_local CallResult result;
+  // On either way out, a rare large request or output does not stay
+  // allocated for good.
+  struct Trim {
+    ~Trim() {
+      constexpr size_t kKeepBytes = 64u << 10;
+      for (std::string* s : {&input, &result.stdout_data, &result.stderr_data}) {
+        if (s->capacity() > kKeepBytes) std::string().swap(*s);
+      }
+    }
+  } trim;
   envelopeInto(ex, input);
   if (!runInline(slot, module, input, result)) {
     ex.inline_timed_out = true;
@@ -692,11 +702,6 @@ bool App::handleNow(Exchange& ex, Decision& decision) {
   }
   recordCall(slot, result);
   decision.response = functionResponse(result, slot, ex);
-  // A rare large request or output does not stay allocated for good.
-  constexpr size_t kKeepBytes = 64u << 10;
-  for (std::string* s : {&input, &result.stdout_data, &result.stderr_data}) {
-    if (s->capacity() > kKeepBytes) std::string().swap(*s);
-  }
   return true;
 }
 
