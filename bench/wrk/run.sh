@@ -30,7 +30,7 @@ export JINN_CACHE_DIR=${JINN_CACHE_DIR:-$BENCH_TMP/cache}
 # Every peer is measured once per round, in the same order, and a peer's
 # figure is its median round: a shared VM drifts by 10-20 % within minutes,
 # more for the sidecar's 65 threads than for one event loop.
-PEERS=(ceiling sidecar jinn1 jinnconst jinndef)
+PEERS=(ceiling sidecar jinn1 jinnbusy jinnconst jinndef)
 declare -A LABEL URL RPS P50 P99 NON2XX ERRORS RANGE
 declare -A ROUND_RPS ROUND_P50 ROUND_P99   # "<peer> <round>" -> figure
 # per_request_us RPS: the server core's time per request, for a server that
@@ -66,6 +66,11 @@ URL[sidecar]="http://127.0.0.1:$NGINX_PROXY_PORT"
 start_jinn jinn1 "$WASM" "$SERVER_CPU" $'workers = 1\nfunction_threads = 1'
 LABEL[jinn1]="jinn, order_tax.wasm, workers=1 function_threads=1"
 URL[jinn1]=$JINN_URL
+# The same with busy polling (src/config/schema.md, busy_poll): the I/O
+# thread polls for 1 ms after each burst instead of sleeping at once.
+start_jinn jinnbusy "$WASM" "$SERVER_CPU" $'workers = 1\nfunction_threads = 1\nbusy_poll = "1ms"'
+LABEL[jinnbusy]="jinn, order_tax.wasm, workers=1 function_threads=1 busy_poll=1ms"
+URL[jinnbusy]=$JINN_URL
 # The same answer from a function that does no work: what jinn costs per
 # request around any function (bench/guests/constant_answer.c).
 clang --target=wasm32-wasi -O2 -Wl,--strip-all "$ROOT/bench/guests/constant_answer.c" -o "$BENCH_TMP/constant_answer.wasm"
@@ -84,8 +89,10 @@ done
 bench_stop_all
 for peer in "${PEERS[@]}"; do median "$peer"; done
 ROUND_RATIOS=()
+BUSY_ROUND_RATIOS=()
 for round in $(seq "$ROUNDS"); do
   ROUND_RATIOS+=("$(ratio "${ROUND_RPS["jinn1 $round"]}" "${ROUND_RPS["sidecar $round"]}")")
+  BUSY_ROUND_RATIOS+=("$(ratio "${ROUND_RPS["jinnbusy $round"]}" "${ROUND_RPS["sidecar $round"]}")")
 done
 
 mkdir -p "$RESULTS_DIR"
@@ -112,11 +119,13 @@ mkdir -p "$RESULTS_DIR"
   echo "|---|---:|---:|"
   echo "| jinn (1/1) / ceiling | $(ratio "${RPS[jinn1]}" "${RPS[ceiling]}") | ≥ 0.3 |"
   echo "| jinn (1/1) / sidecar | $(ratio "${RPS[jinn1]}" "${RPS[sidecar]}") | ≥ 2.5 |"
+  echo "| jinn (1/1, busy_poll) / ceiling | $(ratio "${RPS[jinnbusy]}" "${RPS[ceiling]}") | ≥ 0.3 |"
+  echo "| jinn (1/1, busy_poll) / sidecar | $(ratio "${RPS[jinnbusy]}" "${RPS[sidecar]}") | ≥ 2.5 |"
   echo "| jinn (defaults) / ceiling | $(ratio "${RPS[jinndef]}" "${RPS[ceiling]}") | ≥ 0.3 |"
   echo "| jinn (defaults) / sidecar | $(ratio "${RPS[jinndef]}" "${RPS[sidecar]}") | ≥ 2.5 |"
   echo "| jinn, constant answer (1/1) / sidecar | $(ratio "${RPS[jinnconst]}" "${RPS[sidecar]}") | (diagnostic) |"
   echo
-  echo "jinn (1/1) / sidecar in each round: ${ROUND_RATIOS[*]}."
+  echo "jinn (1/1) / sidecar in each round: ${ROUND_RATIOS[*]}; with busy_poll: ${BUSY_ROUND_RATIOS[*]}."
   echo
   echo "Server core time per request (1 / req/s; the core is saturated): $(per_request_us "${RPS[jinn1]}") µs for order_tax, $(per_request_us "${RPS[jinnconst]}") µs for the constant answer,"
   echo "so order_tax.c's own work costs $(awk -v a="${RPS[jinn1]}" -v b="${RPS[jinnconst]}" 'BEGIN { printf "%.2f", 1e6 / a - 1e6 / b }') µs of each request here."

@@ -135,6 +135,7 @@ int serve(const std::vector<std::string>& argv) {
   limits.max_header_bytes = server_cfg.max_header_bytes;
   limits.max_body_bytes = server_cfg.max_body_bytes;
   limits.shutdown_grace = ms(server_cfg.shutdown_grace);
+  limits.busy_poll = server_cfg.busy_poll;
   http::Server server(server_cfg.workers, limits);
 
   std::shared_ptr<boost::asio::ssl::context> tls;

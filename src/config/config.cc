@@ -20,11 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr auto kMaxBusyPoll = std::chrono::milliseconds(10);
 constexpr std::string_view kServerKeys[] = {
     "listen",           "admin",          "workers",      "function_threads", "max_queue",
     "read_timeout",     "idle_timeout",   "max_header_bytes", "max_body_bytes",
     "shutdown_grace",   "tls_cert",       "tls_key",      "access_log",       "cache_dir",
-    "inline_budget",    "max_loaded_functions", "first_hit_wait",
+    "inline_budget",    "max_loaded_functions", "first_hit_wait", "busy_poll",
     "trusted_keys",     "artifact_allowlist"};
 constexpr std::string_view kRouteKeys[] = {
     "path",       "name",        "methods",      "function",         "proxy",
@@ -432,6 +433,15 @@ class Parser {
     }
     if (auto* n = get("inline_budget")) {
       if (auto v = duration(*n, "inline_budget", true)) server.inline_budget = *v;
+    }
+    if (auto* n = get("busy_poll")) {
+      if (auto v = duration(*n, "busy_poll", true)) {
+        if (*v > kMaxBusyPoll) {
+          add(*n, "'busy_poll' must be at most 10ms (it spins a core that long after each burst)");
+        } else {
+          server.busy_poll = *v;
+        }
+      }
     }
     if (auto* n = get("idle_timeout")) {
       if (auto v = duration(*n, "idle_timeout")) server.idle_timeout = *v;

@@ -46,6 +46,9 @@ struct ServerConfig {
   // A call first runs on the I/O thread with this much time; one that needs
   // more is re-run on the function pool (see schema.md). 0: always the pool.
   std::chrono::nanoseconds inline_budget = std::chrono::microseconds(500);
+  // An I/O thread with nothing to do polls for this long before it sleeps
+  // (see schema.md). 0: it sleeps at once.
+  std::chrono::nanoseconds busy_poll{0};
   std::chrono::nanoseconds read_timeout = std::chrono::seconds(30);
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
   size_t max_header_bytes = 16u << 10;

@@ -467,12 +467,42 @@ Result<uint16_t> Server::listen(const std::string& host, uint16_t port, Applicat
   return bound;
 }
 
+namespace {
+
+// Runs `ctx` until it is stopped. With `spin` > 0, a thread that finds no
+// handler ready keeps polling (epoll_wait with a zero timeout) for up to
+// `spin` before it sleeps. A thread that sleeps between two bursts of
+// requests is woken by an interrupt, which in a VM is a trip through the
+// hypervisor, and comes back to cold caches; a core that stays busy by
+// choice answers the next burst at once. HAProxy's `busy-polling` does
+// the same for the same reason. The price is CPU time: at most `spin` per
+// idle gap, and a core at 100 % while requests keep coming.
+// wrk -c64 on order_tax, one core, alternating runs of 4 s: 104,180 ->
+// 107,446 req/s (+3 %) with 1 ms.
+void runWorker(asio::io_context& ctx, std::chrono::nanoseconds spin) {
+  if (spin.count() <= 0) {
+    ctx.run();
+    return;
+  }
+  while (!ctx.stopped()) {
+    if (ctx.poll() > 0) continue;
+    const auto until = std::chrono::steady_clock::now() + spin;
+    bool worked = false;
+    while (!worked && !ctx.stopped() && std::chrono::steady_clock::now() < until) {
+      worked = ctx.poll() > 0;
+    }
+    if (!worked && !ctx.stopped()) ctx.run_one();
+  }
+}
+
+}  // namespace
+
 void Server::start() {
   for (auto& w : workers_) {
-    w->thread = std::thread([w = w.get()] {
+    w->thread = std::thread([w = w.get(), spin = limits_.busy_poll] {
       auto guard = asio::make_work_guard(w->ctx);
       w->sweepEvery();
-      w->ctx.run();
+      runWorker(w->ctx, spin);
     });
   }
 }

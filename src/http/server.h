@@ -55,6 +55,9 @@ struct ServerLimits {
   size_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 8ull << 20;
   std::chrono::milliseconds shutdown_grace{10000};
+  // How long an I/O thread that ran out of work keeps polling before it
+  // sleeps in epoll_wait (0: at once). See runWorker in server.cc.
+  std::chrono::nanoseconds busy_poll{0};
 };
 
 class Server {

@@ -1419,6 +1419,49 @@ TEST(ServeTls, HttpsRequestWithSelfSignedCert) {
   fs::remove_all(dir, ec);
 }
 
+// ---------------------------------------------------------------------------
+// 13. busy_poll
+
+// User plus system CPU time of process `pid` so far, in ms (/proc/PID/stat).
+double cpuMs(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "(comm) "
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// An I/O thread that polls after each burst still answers requests that
+// come after it has gone to sleep, stops at once on SIGTERM, and does not
+// spin while the server is idle.
+TEST(ServeBusyPoll, AnswersAfterSleepingStopsAndIdlesQuietly) {
+  JinnProcess jinn(smallConfig("workers = 2\nbusy_poll = \"2ms\"\n", fnRoute("/fast", guest("serve_v1"))));
+  ASSERT_TRUE(jinn.ready()) << jinn.stderrText();
+  for (int i = 0; i < 40; ++i) {
+    Message m = get(jinn.port(), "/fast");
+    ASSERT_EQ(m.status, 200) << "request " << i << ": " << m.body;
+    EXPECT_EQ(m.body, "version 1");
+    // Every fourth request comes after the threads have stopped polling.
+    if (i % 4 == 3) std::this_thread::sleep_for(15ms);
+  }
+  // Idle: two threads that kept spinning would use about a second of CPU
+  // in 500 ms; polling 2 ms after the last request uses next to none.
+  std::this_thread::sleep_for(100ms);
+  const double before = cpuMs(jinn.pid());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_LT(cpuMs(jinn.pid()) - before, 150.0) << "the I/O threads spin while idle";
+  // Busy again, then a stop in the middle of the polling.
+  EXPECT_EQ(get(jinn.port(), "/fast").status, 200);
+  const auto t0 = Clock::now();
+  jinn.signal(SIGTERM);
+  EXPECT_EQ(jinn.waitExit(5s), 0) << jinn.stderrText();
+  EXPECT_LT(msSince(t0), 2000.0);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ namespace jinn::config {
 namespace {
 
 namespace fs = std::filesystem;
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -123,6 +124,7 @@ TEST_F(ConfigTest, ServerDefaults) {
   EXPECT_TRUE(s.tls_key.empty());
   EXPECT_EQ(s.access_log.kind, AccessLogTarget::Kind::kStdout);
   EXPECT_TRUE(s.cache_dir.empty());
+  EXPECT_EQ(s.busy_poll.count(), 0);
   EXPECT_TRUE(result.value().routes.empty());
 }
 
@@ -142,6 +144,7 @@ tls_cert = "cert.pem"
 tls_key = "key.pem"
 access_log = "logs/access.log"
 cache_dir = "cache"
+busy_poll = "200us"
 )");
   ASSERT_TRUE(result.ok()) << result.error().message;
   const ServerConfig& s = result.value().server;
@@ -160,6 +163,7 @@ cache_dir = "cache"
   EXPECT_EQ(s.access_log.kind, AccessLogTarget::Kind::kFile);
   EXPECT_EQ(s.access_log.path, dir_ / "logs/access.log");
   EXPECT_EQ(s.cache_dir, dir_ / "cache");
+  EXPECT_EQ(s.busy_poll, microseconds(200));
 
   Result<Config> off = parse("[server]\naccess_log = \"off\"\n");
   ASSERT_TRUE(off.ok());
@@ -316,6 +320,8 @@ TEST_F(ConfigTest, EachErrorKindWithItsLine) {
       {"[server]\nread_timeout = \"30 parsecs\"\n",
        "jinn.toml:2:16: 'read_timeout': bad duration \"30 parsecs\""},
       {"[server]\nread_timeout = 30\n", "jinn.toml:2:16: 'read_timeout' needs a unit"},
+      {"[server]\nbusy_poll = \"1s\"\n", "jinn.toml:2:13: 'busy_poll' must be at most 10ms"},
+      {"[server]\nbusy_poll = \"-5us\"\n", "jinn.toml:2:13: 'busy_poll': bad duration"},
       {"[server]\nmax_body_bytes = \"8 MiBs\"\n", "jinn.toml:2:18: 'max_body_bytes': bad size"},
       {"[server]\nlisten = \"127.0.0.1\"\n",
        "jinn.toml:2:10: 'listen': bad address \"127.0.0.1\": expected \"host:port\""},
