@@ -7,6 +7,7 @@
 
 #include <array>
 #include <bitset>
+#include <cstring>
 
 #include "contract/base64.h"
 #include "contract/headers.h"
@@ -560,6 +561,197 @@ class ResponseHandler : public StrictKeys {
   std::string field_error_;
 };
 
+// ---- the fast reader: the compact shape most functions print ----
+
+// Most functions print what their language's JSON encoder writes for the
+// contract's struct: {"status":200,"headers":{"Name":["value"]},"body":"..."}.
+// Boost's parser driving ResponseHandler reads that in about 3,000
+// instructions, most of them for generality this shape does not need (a
+// state machine per token, a callback per piece, a copy per escaped string).
+// This hand-written reader reads exactly the subset below into the same
+// ResponseFields, and gives up at the first byte outside it; the output then
+// goes to the full reader, from the start. Every text of the subset is valid
+// JSON that the full reader reads into the same fields, so the checks after
+// it (parseResponseFields) see the same input either way:
+//   - the object's keys are "status", "headers" and "body", each at most
+//     once and spelled in lower case (any other key: give up);
+//   - status: 1 to 9 digits without a leading zero;
+//   - headers: an object whose names are distinct byte for byte, each with
+//     an array of strings or one string; names and values are printable
+//     ASCII (0x20-0x7E) other than '"' and '\';
+//   - body: printable ASCII with the escapes \" \\ \/ \b \f \n \r \t (a \u
+//     escape, a control byte or a byte >= 0x80: give up);
+//   - JSON whitespace between tokens and around the object.
+// The two readers are compared on generated and fuzzed outputs, both ways
+// (tests/unit/contract: ResponseReaders; tests/fuzz/response_fuzz.cc).
+// Printable ASCII other than '"' and '\': a string byte as it stands.
+struct PlainBytes {
+  bool is[256] = {};
+  constexpr PlainBytes() {
+    for (int c = 0x20; c <= 0x7e; ++c) is[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainBytes kPlainBytes{};
+
+class FastReader {
+ public:
+  // `storage` holds the body when it has escapes; it must outlive `fields`.
+  FastReader(std::string_view input, std::string& storage)
+      : p_(input.data()), end_(input.data() + input.size()), storage_(storage) {}
+
+  bool read(ResponseFields& fields) {
+    if (!take('{')) return false;
+    bool seen_status = false, seen_headers = false, seen_body = false;
+    if (!take('}')) {
+      do {
+        std::string_view key;
+        if (!plainString(key) || !take(':')) return false;
+        bool ok = false;
+        if (key == "status" && !seen_status) {
+          seen_status = true;
+          ok = status(fields.status);
+        } else if (key == "headers" && !seen_headers) {
+          seen_headers = true;
+          ok = headers(fields.headers);
+        } else if (key == "body" && !seen_body) {
+          seen_body = true;
+          ok = body(fields.body);
+        }
+        if (!ok) return false;
+      } while (take(','));
+      if (!take('}')) return false;
+    }
+    skipSpace();
+    return p_ == end_;
+  }
+
+ private:
+  static bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+  static bool isPlain(char c) { return kPlainBytes.is[static_cast<unsigned char>(c)]; }
+
+  void skipSpace() {
+    while (p_ != end_ && isSpace(*p_)) ++p_;
+  }
+  // Skips whitespace, then `c` if it is next.
+  bool take(char c) {
+    skipSpace();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool peek(char c) {
+    skipSpace();
+    return p_ != end_ && *p_ == c;
+  }
+
+  // The end of the run of plain bytes from `p`.
+  const char* plainRun(const char* p) const {
+    while (p != end_ && isPlain(*p)) ++p;
+    return p;
+  }
+
+  // A string of plain bytes only: its content, a view of the input.
+  bool plainString(std::string_view& out) {
+    if (!take('"')) return false;
+    const char* start = p_;
+    p_ = plainRun(p_);
+    if (p_ == end_ || *p_ != '"') return false;
+    out = std::string_view(start, static_cast<size_t>(p_ - start));
+    ++p_;
+    return true;
+  }
+
+  bool status(FieldValue& out) {
+    skipSpace();
+    const char* start = p_;
+    if (p_ == end_ || *p_ < '1' || *p_ > '9') return false;
+    int64_t value = 0;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9' && p_ - start < 9) value = value * 10 + (*p_++ - '0');
+    // A tenth digit, a fraction or an exponent: the full reader decides.
+    if (p_ != end_ && ((*p_ >= '0' && *p_ <= '9') || *p_ == '.' || *p_ == 'e' || *p_ == 'E')) {
+      return false;
+    }
+    out = FieldValue{Kind::kInt64, value, {}};
+    return true;
+  }
+
+  bool headers(HeaderFields& out) {
+    if (!take('{')) return false;
+    out.kind = Kind::kObject;
+    if (take('}')) return true;
+    do {
+      std::string_view name;
+      if (!plainString(name) || !take(':')) return false;
+      for (const HeaderEntry& e : out.entries) {
+        if (e.name == name) return false;  // a duplicate key: the full reader's error
+      }
+      out.entries.push_back({name, out.values.size()});
+      std::string_view value;
+      if (peek('"')) {
+        if (!plainString(value)) return false;
+        out.values.push_back({Kind::kString, value});
+        continue;
+      }
+      if (!take('[')) return false;
+      if (take(']')) continue;
+      do {
+        if (!plainString(value)) return false;
+        out.values.push_back({Kind::kString, value});
+      } while (take(','));
+      if (!take(']')) return false;
+    } while (take(','));
+    return take('}');
+  }
+
+  bool body(FieldValue& out) {
+    if (!take('"')) return false;
+    const char* start = p_;
+    p_ = plainRun(p_);
+    if (p_ != end_ && *p_ == '"') {  // no escapes: a view of the input
+      out = FieldValue{Kind::kString, 0, std::string_view(start, static_cast<size_t>(p_ - start))};
+      ++p_;
+      return true;
+    }
+    // Escapes only shorten the text: the rest of the input is room enough.
+    // (Locals, not the members: a char store may alias them.)
+    storage_.resize(static_cast<size_t>(end_ - start));
+    char* to = storage_.data();
+    const char* p = start;
+    const char* const end = end_;
+    while (p != end) {
+      const char* run = plainRun(p);
+      std::memcpy(to, p, static_cast<size_t>(run - p));
+      to += run - p;
+      p = run;
+      if (p == end) break;
+      const char c = *p++;
+      if (c == '"') {
+        p_ = p;
+        storage_.resize(static_cast<size_t>(to - storage_.data()));
+        out = FieldValue{Kind::kString, 0, storage_};
+        return true;
+      }
+      if (c != '\\' || p == end) return false;
+      switch (*p++) {
+        case '"': *to++ = '"'; break;
+        case '\\': *to++ = '\\'; break;
+        case '/': *to++ = '/'; break;
+        case 'b': *to++ = '\b'; break;
+        case 'f': *to++ = '\f'; break;
+        case 'n': *to++ = '\n'; break;
+        case 'r': *to++ = '\r'; break;
+        case 't': *to++ = '\t'; break;
+        default: return false;  // \u and invalid escapes
+      }
+    }
+    return false;
+  }
+
+  const char* p_;
+  const char* end_;
+  std::string& storage_;
+};
+
 Error fail(std::string reason) { return Error{std::move(reason)}; }
 
 }  // namespace
@@ -567,6 +759,15 @@ Error fail(std::string reason) { return Error{std::move(reason)}; }
 ParseResult parseResponse(std::string_view stdout_bytes, const ResponseLimits& limits) {
   std::string error;
   try {
+    {
+      std::string unescaped;
+      ResponseFields fields;
+      if (FastReader(stdout_bytes, unescaped).read(fields)) {
+        FunctionResponse response;
+        if (!parseResponseFields(fields, limits, response, error)) return fail(std::move(error));
+        return response;
+      }
+    }
     json::basic_parser<ResponseHandler> parser(json::parse_options{}, stdout_bytes);
     if (!parseOneObject(parser, stdout_bytes, error)) return fail(std::move(error));
     const ResponseHandler& handler = parser.handler();
@@ -579,6 +780,12 @@ ParseResult parseResponse(std::string_view stdout_bytes, const ResponseLimits& l
   } catch (const std::exception&) {
     return fail("output could not be parsed (out of memory)");
   }
+}
+
+bool readsCompactly(std::string_view stdout_bytes) {
+  std::string unescaped;
+  ResponseFields fields;
+  return FastReader(stdout_bytes, unescaped).read(fields);
 }
 
 ParseResult parseResponseViaDom(std::string_view stdout_bytes, const ResponseLimits& limits) {

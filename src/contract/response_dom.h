@@ -13,4 +13,9 @@ namespace jinn::contract {
 
 ParseResult parseResponseViaDom(std::string_view stdout_bytes, const ResponseLimits& limits = {});
 
+// Whether parseResponse reads `stdout_bytes` with its fast reader for the
+// compact shape (FastReader in response.cc) rather than with the SAX handler:
+// lets the tests check that their outputs reach both.
+bool readsCompactly(std::string_view stdout_bytes);
+
 }  // namespace jinn::contract

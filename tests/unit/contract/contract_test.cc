@@ -934,8 +934,10 @@ TEST(ResponseReaders, SaxAgreesWithDomOnGeneratedOutputs) {
   small.max_body_bytes = 4;
   OutputGenerator generator(20261202);
   size_t accepted = 0;
+  size_t compact = 0;
   for (int i = 0; i < 40000; ++i) {
     const std::string text = generator.next();
+    compact += readsCompactly(text);
     for (const ResponseLimits& limits : {ResponseLimits{}, small}) {
       const std::string sax = describe(parseResponse(text, limits));
       const std::string dom = describe(parseResponseViaDom(text, limits));
@@ -943,8 +945,11 @@ TEST(ResponseReaders, SaxAgreesWithDomOnGeneratedOutputs) {
       accepted += sax.rfind("status", 0) == 0;
     }
   }
-  // The generator must reach both sides, not only errors.
+  // The generator must reach both sides, not only errors, and both of
+  // parseResponse's readers.
   EXPECT_GT(accepted, 5000u);
+  EXPECT_GT(compact, 2000u);
+  EXPECT_LT(compact, 38000u);
 }
 
 TEST(ResponseReaders, SaxAgreesWithDomOnEveryTestOutput) {
@@ -958,7 +963,28 @@ TEST(ResponseReaders, SaxAgreesWithDomOnEveryTestOutput) {
       R"({"headers":{"Connection":["close"],"transfer-encoding":"chunked","Content-Type":"text/plain"}})",
       R"({"status":null,"headers":{"X-Nil":null,"X-Empty":[]},"body_base64":"AP8QIA=="})",
       R"({"Status":418,"Headers":{"X-A":"1"},"Body":"teapot","debug":{"deep":[1,2,{"x":null}]}})",
+      // The fast reader's shape with every escape and space it allows, and
+      // the cases at its edges that it leaves to the full reader.
+      " { \"status\" : 200 , \"headers\" : { \"X-A\" : [ \"1\" , \"2\" ] , \"X-B\" : \"3\" ,"
+      " \"X-C\" : [ ] } , \"body\" : \"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\" } \r\n",
+      R"({"body":"\u0041 and \/","status":404})",
+      R"({"status":200,"headers":{"X-A":["1"],"X-A":["2"]}})",
+      R"({"status":200,"headers":{"X-A":["1"],"x-a":["2"]},"body":"ok"})",
+      R"({"status":999999999,"body":""})",
+      R"({"status":1234567890})",
+      R"({"status":200}{})",
+      R"({"headers":{},"body":"café"})",
   };
+  // The first of those is read by the fast reader; so are the compact
+  // outputs above it and their prefixes up to the closing brace.
+  EXPECT_TRUE(readsCompactly(outputs[0]));
+  EXPECT_TRUE(readsCompactly(outputs[1]));
+  EXPECT_TRUE(readsCompactly(outputs[6]));
+  EXPECT_TRUE(readsCompactly(outputs[9]));
+  EXPECT_FALSE(readsCompactly(outputs[7]));  // \u
+  EXPECT_FALSE(readsCompactly(outputs[8]));  // a duplicate header name
+  EXPECT_FALSE(readsCompactly(outputs[11]));  // ten digits
+  EXPECT_FALSE(readsCompactly(outputs[12]));  // text after the object
   for (const std::string& output : outputs) {
     for (size_t cut = 0; cut <= output.size(); ++cut) {
       const std::string text = output.substr(0, cut);
