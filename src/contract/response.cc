@@ -11,6 +11,7 @@
 
 #include "contract/base64.h"
 #include "contract/headers.h"
+#include "contract/json_bytes.h"
 #include "contract/json_reader.h"
 #include "contract/json_sax.h"
 #include "contract/response_dom.h"
@@ -577,22 +578,13 @@ class ResponseHandler : public StrictKeys {
 //     once and spelled in lower case (any other key: give up);
 //   - status: 1 to 9 digits without a leading zero;
 //   - headers: an object whose names are distinct byte for byte, each with
-//     an array of strings or one string; names and values are printable
-//     ASCII (0x20-0x7E) other than '"' and '\';
-//   - body: printable ASCII with the escapes \" \\ \/ \b \f \n \r \t (a \u
+//     an array of strings or one string; names and values are ASCII from
+//     0x20 to 0x7F other than '"' and '\' (kPlainByte);
+//   - body: such bytes and the escapes \" \\ \/ \b \f \n \r \t (a \u
 //     escape, a control byte or a byte >= 0x80: give up);
 //   - JSON whitespace between tokens and around the object.
 // The two readers are compared on generated and fuzzed outputs, both ways
 // (tests/unit/contract: ResponseReaders; tests/fuzz/response_fuzz.cc).
-// Printable ASCII other than '"' and '\': a string byte as it stands.
-struct PlainBytes {
-  bool is[256] = {};
-  constexpr PlainBytes() {
-    for (int c = 0x20; c <= 0x7e; ++c) is[c] = c != '"' && c != '\\';
-  }
-};
-constexpr PlainBytes kPlainBytes{};
-
 class FastReader {
  public:
   // `storage` holds the body when it has escapes; it must outlive `fields`.
@@ -627,7 +619,6 @@ class FastReader {
 
  private:
   static bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-  static bool isPlain(char c) { return kPlainBytes.is[static_cast<unsigned char>(c)]; }
 
   void skipSpace() {
     while (p_ != end_ && isSpace(*p_)) ++p_;
@@ -644,10 +635,9 @@ class FastReader {
     return p_ != end_ && *p_ == c;
   }
 
-  // The end of the run of plain bytes from `p`.
+  // The end of the run of plain bytes (kPlainByte) from `p`.
   const char* plainRun(const char* p) const {
-    while (p != end_ && isPlain(*p)) ++p;
-    return p;
+    return p + skipPlain(reinterpret_cast<const uint8_t*>(p), 0, static_cast<size_t>(end_ - p));
   }
 
   // A string of plain bytes only: its content, a view of the input.
@@ -713,18 +703,22 @@ class FastReader {
       return true;
     }
     // Escapes only shorten the text: the rest of the input is room enough.
-    // (Locals, not the members: a char store may alias them.)
+    // Byte by byte from the first escape on: between escapes the runs are
+    // short (a JSON text in a JSON string escapes every quote), too short
+    // for skipPlain and a memcpy per run to pay. (Locals, not the members:
+    // a char store may alias them.)
     storage_.resize(static_cast<size_t>(end_ - start));
     char* to = storage_.data();
-    const char* p = start;
+    std::memcpy(to, start, static_cast<size_t>(p_ - start));
+    to += p_ - start;
+    const char* p = p_;
     const char* const end = end_;
     while (p != end) {
-      const char* run = plainRun(p);
-      std::memcpy(to, p, static_cast<size_t>(run - p));
-      to += run - p;
-      p = run;
-      if (p == end) break;
       const char c = *p++;
+      if (kPlainByte[static_cast<uint8_t>(c)]) {
+        *to++ = c;
+        continue;
+      }
       if (c == '"') {
         p_ = p;
         storage_.resize(static_cast<size_t>(to - storage_.data()));
