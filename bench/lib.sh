@@ -71,21 +71,8 @@ bench_stop() {
   wait "$1" 2>/dev/null || true
 }
 
-# A port nothing listens on (checked by connecting), below the kernel's
-# ephemeral range: a port there can be the local end of some connection, and
-# a server would then fail to bind it although nothing listens.
-free_port() {
-  local p low
-  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  [ "$low" -gt 12000 ] || low=32768
-  while :; do
-    p=$((10000 + RANDOM % (low - 10000)))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-}
+# shellcheck source=../scripts/free_port.sh
+source "$ROOT/scripts/free_port.sh"
 
 # wait_for_line FILE REGEX PID: prints the first capture group once FILE
 # matches; fails when PID exits first or after 5 minutes.

@@ -42,9 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=../../scripts/free_port.sh
+source "$ROOT/scripts/free_port.sh"
 
 # The upstream: a static file server, so the proxy has something to answer.
 mkdir -p "$WORK/up/proxy" "$WORK/up/mwproxy"

@@ -15,16 +15,12 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/jinn_docs.XXXXXX")
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# A port nobody listens on (checked by connecting to it).
-port=""
-for _ in $(seq 1 100); do
-  p=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    port=$p
-    break
-  fi
-done
-[ -n "$port" ] || { echo "FAIL: no free port found" >&2; exit 1; }
+# A port nobody listens on, below the ephemeral range: one picked from
+# 20000-59999 was at times the local end of another test's connection under
+# `ctest -j`, and `jinn serve` then failed to bind it.
+# shellcheck source=../../scripts/free_port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/free_port.sh"
+port=$(free_port)
 
 script="$WORK/doc.sh"
 {
