@@ -7,7 +7,8 @@
 # Usage: bench/wrk/run.sh            (from anywhere; installs wrk and nginx-light)
 # Knobs (environment): DURATION (10s), ROUNDS (3), CONNECTIONS (64),
 # SERVER_CPU (0), CLIENT_CPU (1), JINN (path of the jinn binary), WASM
-# (order_tax.wasm).
+# (order_tax.wasm), PGO (1: also measure the profile-guided build of
+# scripts/pgo.sh, built first when missing or older than JINN; 0: not).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$ROOT/bench/peers.sh"
@@ -17,6 +18,8 @@ ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+PGO=${PGO:-1}
+JINN_PGO=$ROOT/build/pgo/src/cli/jinn
 WASM=${WASM:-$ROOT/build/release/examples/order-tax/order_tax.wasm}
 RESULTS_DIR="$ROOT/bench/results"
 RESULTS="$RESULTS_DIR/wrk-$(date +%Y-%m-%d).md"
@@ -31,6 +34,13 @@ export JINN_CACHE_DIR=${JINN_CACHE_DIR:-$BENCH_TMP/cache}
 # figure is its median round: a shared VM drifts by 10-20 % within minutes,
 # more for the sidecar's 65 threads than for one event loop.
 PEERS=(ceiling sidecar jinn1 jinnbusy jinnconst jinndef)
+if [ "$PGO" = 1 ]; then
+  if ! [ -x "$JINN_PGO" ] || [ "$JINN_PGO" -ot "$JINN" ]; then
+    log "building the PGO binary (scripts/pgo.sh, about 5 minutes)"
+    bash "$ROOT/scripts/pgo.sh" >&2
+  fi
+  PEERS+=(jinnpgo)
+fi
 declare -A LABEL URL RPS P50 P99 NON2XX ERRORS RANGE
 declare -A ROUND_RPS ROUND_P50 ROUND_P99   # "<peer> <round>" -> figure
 # per_request_us RPS: the server core's time per request, for a server that
@@ -71,6 +81,15 @@ URL[jinn1]=$JINN_URL
 start_jinn jinnbusy "$WASM" "$SERVER_CPU" $'workers = 1\nfunction_threads = 1\nbusy_poll = "1ms"'
 LABEL[jinnbusy]="jinn, order_tax.wasm, workers=1 function_threads=1 busy_poll=1ms"
 URL[jinnbusy]=$JINN_URL
+# The same configuration, built with profile-guided optimization.
+if [ "$PGO" = 1 ]; then
+  JINN_RELEASE=$JINN
+  JINN=$JINN_PGO
+  start_jinn jinnpgo "$WASM" "$SERVER_CPU" $'workers = 1\nfunction_threads = 1\nbusy_poll = "1ms"'
+  JINN=$JINN_RELEASE
+  LABEL[jinnpgo]="jinn (PGO build, scripts/pgo.sh), order_tax.wasm, workers=1 function_threads=1 busy_poll=1ms"
+  URL[jinnpgo]=$JINN_URL
+fi
 # The same answer from a function that does no work: what jinn costs per
 # request around any function (bench/guests/constant_answer.c).
 clang --target=wasm32-wasi -O2 -Wl,--strip-all "$ROOT/bench/guests/constant_answer.c" -o "$BENCH_TMP/constant_answer.wasm"
@@ -90,9 +109,13 @@ bench_stop_all
 for peer in "${PEERS[@]}"; do median "$peer"; done
 ROUND_RATIOS=()
 BUSY_ROUND_RATIOS=()
+PGO_ROUND_RATIOS=()
 for round in $(seq "$ROUNDS"); do
   ROUND_RATIOS+=("$(ratio "${ROUND_RPS["jinn1 $round"]}" "${ROUND_RPS["sidecar $round"]}")")
   BUSY_ROUND_RATIOS+=("$(ratio "${ROUND_RPS["jinnbusy $round"]}" "${ROUND_RPS["sidecar $round"]}")")
+  if [ "$PGO" = 1 ]; then
+    PGO_ROUND_RATIOS+=("$(ratio "${ROUND_RPS["jinnpgo $round"]}" "${ROUND_RPS["sidecar $round"]}")")
+  fi
 done
 
 mkdir -p "$RESULTS_DIR"
@@ -121,11 +144,15 @@ mkdir -p "$RESULTS_DIR"
   echo "| jinn (1/1) / sidecar | $(ratio "${RPS[jinn1]}" "${RPS[sidecar]}") | ≥ 2.5 |"
   echo "| jinn (1/1, busy_poll) / ceiling | $(ratio "${RPS[jinnbusy]}" "${RPS[ceiling]}") | ≥ 0.3 |"
   echo "| jinn (1/1, busy_poll) / sidecar | $(ratio "${RPS[jinnbusy]}" "${RPS[sidecar]}") | ≥ 2.5 |"
+  if [ "$PGO" = 1 ]; then
+    echo "| jinn (PGO build, 1/1, busy_poll) / ceiling | $(ratio "${RPS[jinnpgo]}" "${RPS[ceiling]}") | ≥ 0.3 |"
+    echo "| jinn (PGO build, 1/1, busy_poll) / sidecar | $(ratio "${RPS[jinnpgo]}" "${RPS[sidecar]}") | ≥ 2.5 |"
+  fi
   echo "| jinn (defaults) / ceiling | $(ratio "${RPS[jinndef]}" "${RPS[ceiling]}") | ≥ 0.3 |"
   echo "| jinn (defaults) / sidecar | $(ratio "${RPS[jinndef]}" "${RPS[sidecar]}") | ≥ 2.5 |"
   echo "| jinn, constant answer (1/1) / sidecar | $(ratio "${RPS[jinnconst]}" "${RPS[sidecar]}") | (diagnostic) |"
   echo
-  echo "jinn (1/1) / sidecar in each round: ${ROUND_RATIOS[*]}; with busy_poll: ${BUSY_ROUND_RATIOS[*]}."
+  echo "jinn (1/1) / sidecar in each round: ${ROUND_RATIOS[*]}; with busy_poll: ${BUSY_ROUND_RATIOS[*]}${PGO_ROUND_RATIOS:+; PGO build with busy_poll: ${PGO_ROUND_RATIOS[*]}}."
   echo
   echo "Server core time per request (1 / req/s; the core is saturated): $(per_request_us "${RPS[jinn1]}") µs for order_tax, $(per_request_us "${RPS[jinnconst]}") µs for the constant answer,"
   echo "so order_tax.c's own work costs $(awk -v a="${RPS[jinn1]}" -v b="${RPS[jinnconst]}" 'BEGIN { printf "%.2f", 1e6 / a - 1e6 / b }') µs of each request here."
