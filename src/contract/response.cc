@@ -577,8 +577,8 @@ class ResponseHandler : public StrictKeys {
 //   - the object's keys are "status", "headers" and "body", each at most
 //     once and spelled in lower case (any other key: give up);
 //   - status: 1 to 9 digits without a leading zero;
-//   - headers: an object whose names are distinct byte for byte, each with
-//     an array of strings or one string; names and values are ASCII from
+//   - headers: an object of at most kMaxHeaders names, distinct byte for
+//     byte, each with an array of strings or one string; names and values are ASCII from
 //     0x20 to 0x7F other than '"' and '\' (kPlainByte);
 //   - body: such bytes and the escapes \" \\ \/ \b \f \n \r \t (a \u
 //     escape, a control byte or a byte >= 0x80: give up);
@@ -618,6 +618,8 @@ class FastReader {
   }
 
  private:
+  static constexpr size_t kMaxHeaders = 32;
+
   static bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
   void skipSpace() {
@@ -672,6 +674,9 @@ class FastReader {
     do {
       std::string_view name;
       if (!plainString(name) || !take(':')) return false;
+      // Names are compared pairwise, so only a few: an output of thousands
+      // of headers must not cost the I/O thread a quadratic scan.
+      if (out.entries.size() == kMaxHeaders) return false;
       for (const HeaderEntry& e : out.entries) {
         if (e.name == name) return false;  // a duplicate key: the full reader's error
       }
