@@ -10,6 +10,7 @@
 # stand-in upstream for a third of that. Code the training does not reach
 # keeps the release build's optimization (-fprofile-partial-training), so
 # nothing is made slower for lack of a profile; it is only not laid out hot.
+# The optimized build also uses link-time optimization.
 #
 # Usage: scripts/pgo.sh        knobs: TRAIN_SECONDS (10)
 set -euo pipefail
@@ -23,14 +24,15 @@ source "$ROOT/scripts/free_port.sh"
 bash scripts/setup.sh
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
-configure() {  # configure FLAGS LINKER_FLAGS
+configure() {  # configure FLAGS LINKER_FLAGS LTO(ON|OFF)
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DJINN_BUILD_BENCH=OFF \
-    "-DCMAKE_C_FLAGS=$1" "-DCMAKE_CXX_FLAGS=$1" "-DCMAKE_EXE_LINKER_FLAGS=$2" >/dev/null
+    "-DCMAKE_C_FLAGS=$1" "-DCMAKE_CXX_FLAGS=$1" "-DCMAKE_EXE_LINKER_FLAGS=$2" \
+    "-DCMAKE_INTERPROCEDURAL_OPTIMIZATION=$3" >/dev/null
 }
 
 echo "pgo: 1/3 instrumented build"
 # Atomic counters: the server's threads update them at once.
-configure "-fprofile-generate -fprofile-update=atomic" "-fprofile-generate"
+configure "-fprofile-generate -fprofile-update=atomic" "-fprofile-generate" OFF
 find "$BUILD" -name '*.gcda' -delete
 cmake --build "$BUILD" --target jinn jinn_examples example_legacy_integration_upstream
 
@@ -85,6 +87,7 @@ profiles=$(find "$BUILD" -name '*.gcda' | wc -l)
 [ "$profiles" -gt 0 ] || { echo "pgo: the training wrote no profile" >&2; exit 1; }
 
 echo "pgo: 3/3 optimized build ($profiles profiles)"
-configure "-fprofile-use -fprofile-partial-training -Wno-missing-profile" ""
+# With the profile, link-time optimization inlines by it and pays (ADR 0005).
+configure "-fprofile-use -fprofile-partial-training -Wno-missing-profile" "" ON
 cmake --build "$BUILD" --target jinn
 echo "pgo: built $BUILD/src/cli/jinn"
