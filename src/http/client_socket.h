@@ -20,7 +20,10 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <type_traits>
 #include <utility>
+
+#include "http/draining_recv.h"
 
 namespace jinn::http {
 
@@ -68,9 +71,16 @@ class ClientSocket {
   executor_type get_executor() { return socket_.get_executor(); }
   lowest_layer_type& lowest_layer() { return socket_.lowest_layer(); }
 
+  // A read into one buffer goes through DrainingBuffer (draining_recv.h):
+  // after a short read, the next one waits for epoll instead of trying the
+  // socket first.
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
-    return socket_.async_read_some(buffers, std::forward<Token>(token));
+    if constexpr (JINN_DRAINING_RECV && std::is_convertible_v<const Buffers&, asio::mutable_buffer>) {
+      return socket_.async_read_some(DrainingBuffer(buffers), std::forward<Token>(token));
+    } else {
+      return socket_.async_read_some(buffers, std::forward<Token>(token));
+    }
   }
   template <class Buffers, class Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
