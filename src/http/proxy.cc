@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http/client_socket.h"
+
 namespace jinn::http {
 namespace {
 
@@ -54,20 +56,26 @@ void removeHopByHop(bhttp::fields& fields) {
 }  // namespace
 
 asio::awaitable<std::unique_ptr<beast::tcp_stream>> UpstreamPool::acquire(const Upstream& upstream,
+                                                                            bool trust_recent,
                                                                             bool* reused,
                                                                             beast::error_code& ec) {
   using asio::as_tuple;
   using asio::use_awaitable;
   auto& idle = idle_[key(upstream)];
+  const auto now = coarseNow();
   while (!idle.empty()) {
-    std::unique_ptr<beast::tcp_stream> conn = std::move(idle.back());
+    std::unique_ptr<beast::tcp_stream> conn = std::move(idle.back().conn);
+    const bool trusted = trust_recent && now - idle.back().since < kTrustIdleFor;
     idle.pop_back();
-    // A connection the upstream closed while idle is readable (EOF): drop it.
-    beast::error_code pec;
     auto& sock = conn->socket();
-    const size_t available = sock.available(pec);
-    if (!pec && available == 0 && sock.is_open()) {
-      pollfd pfd{sock.native_handle(), POLLIN, 0};
+    if (trusted && sock.is_open()) {
+      *reused = true;
+      co_return conn;
+    }
+    // A connection the upstream closed (or wrote to) while idle is
+    // readable: drop it. One poll, no wait.
+    if (sock.is_open()) {
+      pollfd pfd{sock.native_handle(), POLLIN | POLLRDHUP, 0};
       if (::poll(&pfd, 1, 0) == 0) {
         *reused = true;
         co_return conn;
@@ -98,7 +106,7 @@ void UpstreamPool::release(const Upstream& upstream, std::unique_ptr<beast::tcp_
   auto& idle = idle_[key(upstream)];
   if (idle.size() >= kMaxIdlePerUpstream) return;
   conn->expires_never();
-  idle.push_back(std::move(conn));
+  idle.push_back(Idle{std::move(conn), coarseNow()});
 }
 
 void prepareUpstreamHeader(bhttp::request_header<>& req, const Exchange& exchange,
@@ -124,5 +132,19 @@ void prepareUpstreamRequest(Exchange& exchange, const Upstream& upstream) {
 }
 
 void stripHopByHop(bhttp::fields& fields) { removeHopByHop(fields); }
+
+bool retryable(bhttp::verb method) {
+  switch (method) {
+    case bhttp::verb::get:
+    case bhttp::verb::head:
+    case bhttp::verb::put:
+    case bhttp::verb::delete_:
+    case bhttp::verb::options:
+    case bhttp::verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace jinn::http

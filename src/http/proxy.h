@@ -3,6 +3,7 @@
 // response back in fixed-size pieces (never held whole in memory).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,20 +18,33 @@ namespace jinn::http {
 class UpstreamPool {
  public:
   static constexpr size_t kMaxIdlePerUpstream = 64;
+  // A connection idle for less than this is reused by an idempotent request
+  // without first checking that the upstream has not closed it (one poll()
+  // per request saved under load). Upstreams close idle connections after
+  // seconds (nginx 75 s, Apache and Node.js 5 s); if it was closed, the
+  // request is retried once on a new connection.
+  static constexpr std::chrono::milliseconds kTrustIdleFor{250};
 
   explicit UpstreamPool(asio::io_context& ctx) : ctx_(ctx) {}
 
   // A kept-alive idle connection (`*reused` = true) or a fresh one; null
   // with `ec` set on failure (connect timeout: beast::error::timeout).
+  // `trust_recent`: a connection idle for less than kTrustIdleFor is taken
+  // without the poll() that checks the upstream has not closed it; for
+  // requests that may be retried when it has (retryable()).
   asio::awaitable<std::unique_ptr<beast::tcp_stream>> acquire(const Upstream& upstream,
-                                                                bool* reused,
+                                                                bool trust_recent, bool* reused,
                                                                 beast::error_code& ec);
   void release(const Upstream& upstream, std::unique_ptr<beast::tcp_stream> conn);
   void clear() { idle_.clear(); }
 
  private:
   asio::io_context& ctx_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<beast::tcp_stream>>> idle_;
+  struct Idle {
+    std::unique_ptr<beast::tcp_stream> conn;
+    std::chrono::steady_clock::time_point since;  // coarse (client_socket.h)
+  };
+  std::unordered_map<std::string, std::vector<Idle>> idle_;
 };
 
 // Rewrites a client request for the upstream: hop-by-hop headers (and those
@@ -41,6 +55,12 @@ void prepareUpstreamRequest(Exchange& exchange, const Upstream& upstream);
 // its framing (Content-Length or chunked) is kept as the client sent it.
 void prepareUpstreamHeader(bhttp::request_header<>& head, const Exchange& exchange,
                            const Upstream& upstream);
+
+// Whether a request that failed on a kept-alive connection before any
+// response byte may be sent again on a new one: only an idempotent method
+// (RFC 9110, 9.2.2), as nginx does. A POST the upstream may have applied
+// before it went away is answered 502, never sent twice.
+bool retryable(bhttp::verb method);
 
 // Removes hop-by-hop headers from an upstream response before relaying it.
 void stripHopByHop(bhttp::fields& fields);
@@ -60,9 +80,11 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
 
 // Forwards a request whose head is parsed and whose body is still on the
 // client connection: the body streams to the upstream as it arrives (bounded
-// by `in`'s body limit), then the response streams back. Nothing can be
-// retried once the body started to flow; every failure closes the client
-// connection, whose framing may be mid-body.
+// by `in`'s body limit), then the response streams back. A body that came
+// whole with the head goes out in the head's write and keeps the request in
+// hand (retryable, and a failure keeps the client connection); otherwise
+// nothing can be retried once the body started to flow, and every failure
+// closes the client connection, whose framing may be mid-body.
 template <class ClientStream>
 asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_buffer& client_buf,
                                             bhttp::request_parser<bhttp::buffer_body>& in,

@@ -4,6 +4,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 
+#include <tuple>
+
 #include "http/wire.h"
 
 namespace jinn::http {
@@ -53,6 +55,23 @@ asio::awaitable<RelayResult> connectFailed(ClientStream& client, const Upstream&
                                keep_alive, write_timeout);
 }
 
+// Moves body bytes that already sit in `buffer` into the parser's body
+// buffer, with no I/O: a small body that arrived with its head can then go
+// out in the same write as the head. Returns need_buffer when the body
+// buffer filled, or the parser's framing error; need_more (the buffered
+// bytes are used up) is success.
+template <class Parser>
+beast::error_code parseBuffered(Parser& parser, beast::flat_buffer& buffer) {
+  beast::error_code ec;
+  while (buffer.size() > 0 && !parser.is_done()) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more) return {};
+    if (ec || used == 0) break;
+  }
+  return ec;
+}
+
 // Streams the upstream's response (its head already in `parser`) to the
 // client in fixed-size pieces, then returns the connection to the pool when
 // it can be reused.
@@ -74,19 +93,37 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
   result.status = res.result_int();
 
   bhttp::response_serializer<bhttp::buffer_body> sr{res};
-  setClientDeadline(client, write_timeout);
-  auto [whec, whn] = co_await bhttp::async_write_header(client, sr, as_tuple(use_awaitable));
-  if (whec) {
-    result.client_ok = false;
-    co_return result;
+  // When body bytes came with the head (or there is no body), the head goes
+  // out with the first of them in one write. Otherwise it goes out at once,
+  // so a response whose body comes later (a stream) is not held back.
+  bool from_buffer = parser.is_done() || ubuf.size() > 0;
+  if (!from_buffer) {
+    setClientDeadline(client, write_timeout);
+    auto [whec, whn] = co_await bhttp::async_write_header(client, sr, as_tuple(use_awaitable));
+    if (whec) {
+      result.client_ok = false;
+      co_return result;
+    }
   }
   char buf[16384];
   do {
     if (!parser.is_done()) {
       res.body().data = buf;
       res.body().size = sizeof(buf);
-      auto [bec, bn] = co_await bhttp::async_read(*conn, ubuf, parser, as_tuple(use_awaitable));
+      beast::error_code bec;
+      if (from_buffer) {
+        bec = parseBuffered(parser, ubuf);
+        from_buffer = false;
+      } else {
+        std::tie(bec, std::ignore) =
+            co_await bhttp::async_read(*conn, ubuf, parser, as_tuple(use_awaitable));
+      }
       if (bec && bec != bhttp::error::need_buffer) {
+        if (!sr.is_header_done()) {
+          // Bad framing in what came with the head: nothing is out yet.
+          co_return co_await upstreamFailed(client, upstream, app, bec, client_keep_alive,
+                                            write_timeout);
+        }
         // The upstream broke off mid-body: the status line is already out,
         // so the only honest signal left is closing the connection.
         app.upstreamError(upstream, bec == beast::error::timeout ? "timeout" : "protocol");
@@ -99,6 +136,7 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
     } else {
       res.body().data = nullptr;
       res.body().size = 0;
+      res.body().more = false;
     }
     result.bytes += res.body().size;
     setClientDeadline(client, write_timeout);
@@ -127,11 +165,12 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
   using asio::use_awaitable;
   prepareUpstreamRequest(exchange, upstream);
   const bool head_request = exchange.request.method() == bhttp::verb::head;
+  const bool may_retry = retryable(exchange.request.method());
 
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     beast::error_code ec;
-    std::unique_ptr<beast::tcp_stream> conn = co_await pool.acquire(upstream, &reused, ec);
+    std::unique_ptr<beast::tcp_stream> conn = co_await pool.acquire(upstream, may_retry, &reused, ec);
     if (!conn) {
       co_return co_await proxy_detail::connectFailed(client, upstream, app, ec, client_keep_alive,
                                                      client_write_timeout);
@@ -151,9 +190,11 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
     }
     if (rec) {
       // A kept-alive connection the upstream closed meanwhile fails before
-      // any response byte: retry once on a fresh connection (the whole
-      // request is still in hand).
-      if (reused && attempt == 0 && rec != beast::error::timeout) continue;
+      // any response byte: an idempotent request is retried once on a fresh
+      // connection (the whole request is still in hand).
+      if (may_retry && reused && attempt == 0 && rec != beast::error::timeout && ubuf.size() == 0) {
+        continue;
+      }
       co_return co_await proxy_detail::upstreamFailed(client, upstream, app, rec,
                                                       client_keep_alive, client_write_timeout);
     }
@@ -175,65 +216,115 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
   using asio::use_awaitable;
   auto& req = in.get();
   prepareUpstreamHeader(req.base(), exchange, upstream);
-
-  bool reused = false;
-  beast::error_code ec;
-  std::unique_ptr<beast::tcp_stream> conn = co_await pool.acquire(upstream, &reused, ec);
-  if (!conn) {
-    // The body was never read: the client connection cannot be reused.
-    co_return co_await proxy_detail::connectFailed(client, upstream, app, ec, false,
-                                                   client_write_timeout);
-  }
-  conn->expires_after(upstream.timeout);
-  bhttp::request_serializer<bhttp::buffer_body> sr{req};
-  auto [whec, whn] = co_await bhttp::async_write_header(*conn, sr, as_tuple(use_awaitable));
-  if (whec) {
-    co_return co_await proxy_detail::upstreamFailed(client, upstream, app, whec, false,
-                                                    client_write_timeout);
-  }
-  // The body, piece by piece: never more than one buffer of it in memory.
   char buf[16384];
-  do {
-    if (!in.is_done()) {
-      req.body().data = buf;
-      req.body().size = sizeof(buf);
-      proxy_detail::setClientDeadline(client, client_read_timeout);
-      auto [rec, rn] = co_await bhttp::async_read(client, client_buf, in, as_tuple(use_awaitable));
-      if (rec && rec != bhttp::error::need_buffer) {
-        if (rec == bhttp::error::body_limit) {
-          co_return co_await proxy_detail::sendError(client, 413, "request body too large",
-                                                     false, client_write_timeout);
-        }
-        // The client went away or broke the framing mid-body.
-        co_return RelayResult{400, 0, false};
-      }
-      req.body().size = sizeof(buf) - req.body().size;
-      req.body().data = buf;
-      req.body().more = !in.is_done();
-    } else {
-      req.body().data = nullptr;
-      req.body().size = 0;
+  // The whole body was already read with the head and fits `buf`: the
+  // request is in hand, and an idempotent one whose kept-alive connection
+  // turns out closed can be retried once, as relay() does.
+  bool in_hand = false;
+  size_t in_hand_size = 0;
+  const bool may_retry = retryable(req.method());
+
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    beast::error_code ec;
+    std::unique_ptr<beast::tcp_stream> conn = co_await pool.acquire(upstream, may_retry, &reused, ec);
+    if (!conn) {
+      // Unless it is in hand, the body was never read: the client
+      // connection cannot be reused.
+      co_return co_await proxy_detail::connectFailed(client, upstream, app, ec,
+                                                     in_hand && client_keep_alive,
+                                                     client_write_timeout);
     }
     conn->expires_after(upstream.timeout);
-    auto [uec, un] = co_await bhttp::async_write(*conn, sr, as_tuple(use_awaitable));
-    if (uec && uec != bhttp::error::need_buffer) {
-      co_return co_await proxy_detail::upstreamFailed(client, upstream, app, uec, false,
+    bhttp::request_serializer<bhttp::buffer_body> sr{req};
+    beast::error_code uec;
+    if (in_hand) {
+      req.body().data = in_hand_size > 0 ? buf : nullptr;
+      req.body().size = in_hand_size;
+      req.body().more = false;
+      std::tie(uec, std::ignore) = co_await bhttp::async_write(*conn, sr, as_tuple(use_awaitable));
+    } else {
+      // As for responses (forwardResponse): a body already read with the
+      // head goes out in the head's write; otherwise the head goes first.
+      bool from_buffer = in.is_done() || client_buf.size() > 0;
+      if (!from_buffer) {
+        std::tie(uec, std::ignore) =
+            co_await bhttp::async_write_header(*conn, sr, as_tuple(use_awaitable));
+      }
+      // The body, piece by piece: never more than one buffer of it in memory.
+      for (bool first = true; !uec && (!in.is_done() || !sr.is_done()); first = false) {
+        if (!in.is_done()) {
+          req.body().data = buf;
+          req.body().size = sizeof(buf);
+          beast::error_code rec;
+          if (from_buffer) {
+            rec = proxy_detail::parseBuffered(in, client_buf);
+            from_buffer = false;
+          } else {
+            proxy_detail::setClientDeadline(client, client_read_timeout);
+            std::tie(rec, std::ignore) =
+                co_await bhttp::async_read(client, client_buf, in, as_tuple(use_awaitable));
+          }
+          if (rec && rec != bhttp::error::need_buffer) {
+            if (rec == bhttp::error::body_limit) {
+              co_return co_await proxy_detail::sendError(client, 413, "request body too large",
+                                                         false, client_write_timeout);
+            }
+            if (!sr.is_header_done()) {
+              // Bad framing in what came with the head: nothing went
+              // upstream yet, so the client can still be told (as
+              // server.cc does).
+              pool.release(upstream, std::move(conn));
+              co_return co_await proxy_detail::sendError(client, 400, "bad request body", false,
+                                                         client_write_timeout);
+            }
+            // The client went away or broke the framing mid-body.
+            co_return RelayResult{400, 0, false};
+          }
+          req.body().size = sizeof(buf) - req.body().size;
+          req.body().data = buf;
+          req.body().more = !in.is_done();
+          if (first && in.is_done()) {
+            in_hand = true;
+            in_hand_size = req.body().size;
+          }
+        } else {
+          if (first) in_hand = true;  // no body at all
+          req.body().data = nullptr;
+          req.body().size = 0;
+          req.body().more = false;
+        }
+        conn->expires_after(upstream.timeout);
+        std::tie(uec, std::ignore) = co_await bhttp::async_write(*conn, sr, as_tuple(use_awaitable));
+        if (uec == bhttp::error::need_buffer) uec = {};
+      }
+    }
+
+    beast::flat_buffer ubuf;
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    if (req.method() == bhttp::verb::head) parser.skip(true);
+    beast::error_code rec = uec;
+    if (!uec) {
+      std::tie(rec, std::ignore) =
+          co_await bhttp::async_read_header(*conn, ubuf, parser, as_tuple(use_awaitable));
+    }
+    if (rec) {
+      // A kept-alive connection the upstream closed meanwhile fails before
+      // any response byte: an idempotent request in hand is retried once on
+      // a fresh connection.
+      if (may_retry && in_hand && reused && attempt == 0 && rec != beast::error::timeout &&
+          ubuf.size() == 0) {
+        continue;
+      }
+      co_return co_await proxy_detail::upstreamFailed(client, upstream, app, rec,
+                                                      in_hand && client_keep_alive,
                                                       client_write_timeout);
     }
-  } while (!in.is_done() || !sr.is_done());
-
-  beast::flat_buffer ubuf;
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.body_limit(boost::none);
-  if (req.method() == bhttp::verb::head) parser.skip(true);
-  auto [hec, hn] = co_await bhttp::async_read_header(*conn, ubuf, parser, as_tuple(use_awaitable));
-  if (hec) {
-    co_return co_await proxy_detail::upstreamFailed(client, upstream, app, hec, client_keep_alive,
-                                                    client_write_timeout);
+    co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, parser,
+                                                     upstream, pool, app, client_keep_alive,
+                                                     client_write_timeout);
   }
-  co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, parser, upstream,
-                                                   pool, app, client_keep_alive,
-                                                   client_write_timeout);
 }
 
 }  // namespace jinn::http

@@ -356,6 +356,11 @@ class TestUpstream {
     std::lock_guard<std::mutex> lock(mu_);
     return last_;
   }
+  int hits(const std::string& target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = hits_.find(target);
+    return it == hits_.end() ? 0 : it->second;
+  }
 
  private:
   void acceptLoop() {
@@ -381,8 +386,14 @@ class TestUpstream {
       std::string method = req->start_line.substr(0, req->start_line.find(' '));
       std::string target = req->start_line.substr(method.size() + 1);
       target = target.substr(0, target.rfind(' '));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        hits_[target]++;
+      }
       bool ok;
-      if (target == "/big") {
+      if (target == "/vanish") {
+        break;  // a crash after reading the request: no answer at all
+      } else if (target == "/big") {
         ok = sendBig(fd);
       } else if (target == "/slow") {
         std::unique_lock<std::mutex> lock(mu_);
@@ -416,6 +427,9 @@ class TestUpstream {
       }
       if (!ok) break;
       if (auto c = req->header("Connection"); c && lower(*c) == "close") break;
+      // An idle timeout of zero: the connection closes right after this
+      // answer, without the answer saying so.
+      if (target.rfind("/close-after", 0) == 0) break;
     }
     std::lock_guard<std::mutex> lock(mu_);
     open_.erase(fd);
@@ -442,6 +456,7 @@ class TestUpstream {
   bool stopping_ = false;
   std::set<int> open_;
   json::value last_;
+  std::map<std::string, int> hits_;
   std::thread acceptor_;
   std::vector<std::thread> workers_;
 };
@@ -900,6 +915,61 @@ TEST_F(ServeTest, ProxyReusesUpstreamConnections) {
     EXPECT_EQ(str(parseJson(m->body).as_object().at("target")), "/reuse/" + std::to_string(i));
   }
   EXPECT_EQ(upstream_.accepts() - before, 1);
+}
+
+// The upstream closes a kept-alive connection right after answering (an
+// idle timeout of zero). The next request on that pooled connection still
+// gets through: a GET or PUT taken without a check is retried on a new
+// connection, a POST is checked before it is sent. A POST the upstream read and then
+// died on is answered 502 and never sent twice.
+TEST_F(ServeTest, ProxySurvivesUpstreamClosingIdleConnectionsAndNeverResendsAPost) {
+  Conn c = Conn::to(port());
+  auto exchange = [&](const std::string& method, const std::string& target,
+                      const std::string& body) -> std::optional<Message> {
+    std::string text = method + " " + target + " HTTP/1.1\r\nHost: a\r\n";
+    if (!body.empty()) text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!c.send(text + "\r\n" + body)) return std::nullopt;
+    return c.read(5s);
+  };
+  for (int i = 0; i < 3; ++i) {
+    auto first = exchange("GET", "/close-after", "");
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->status, 200);
+    std::this_thread::sleep_for(20ms);  // the upstream's FIN is in
+    auto get_after = exchange("GET", "/after-get", "");
+    ASSERT_TRUE(get_after);
+    EXPECT_EQ(get_after->status, 200) << get_after->body;
+    // A PUT (idempotent) with a chunked body, which takes the streaming
+    // relay: the body came whole with the head, so the request is in hand
+    // and retried like the GET.
+    ASSERT_TRUE(exchange("GET", "/close-after", ""));
+    std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(c.send("PUT /after-put HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "8\r\ndocument\r\n0\r\n\r\n"));
+    auto put_after = c.read(5s);
+    ASSERT_TRUE(put_after);
+    EXPECT_EQ(str(parseJson(put_after->body).as_object().at("body")), "document");
+    EXPECT_EQ(put_after->status, 200) << put_after->body;
+    ASSERT_TRUE(exchange("GET", "/close-after", ""));
+    std::this_thread::sleep_for(20ms);
+    auto post_after = exchange("POST", "/after-post", "payload");
+    ASSERT_TRUE(post_after);
+    EXPECT_EQ(post_after->status, 200) << post_after->body;
+    EXPECT_EQ(str(parseJson(post_after->body).as_object().at("body")), "payload");
+  }
+  EXPECT_EQ(upstream_.hits("/after-get"), 3);
+  EXPECT_EQ(upstream_.hits("/after-put"), 3);
+  EXPECT_EQ(upstream_.hits("/after-post"), 3);
+
+  auto vanished = exchange("POST", "/vanish", "charge the card");
+  ASSERT_TRUE(vanished);
+  EXPECT_EQ(vanished->status, 502);
+  EXPECT_EQ(vanished->body, "bad response from upstream\n");
+  EXPECT_EQ(upstream_.hits("/vanish"), 1);
+  // The client's connection is still good: the body was read whole.
+  auto after = exchange("GET", "/after-vanish", "");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
 }
 
 TEST_F(ServeTest, ProxyFailuresAnswer502And504) {
