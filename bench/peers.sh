@@ -108,6 +108,28 @@ start_jinn() {
   JINN_URL="http://127.0.0.1:$port"
 }
 
+# start_jinn_proxy NAME CPUS EXTRA_SERVER_TOML: jinn reverse-proxying every
+# request to the backend (needs BACKEND_PORT), the strangler fig's path for
+# what is not migrated yet; sets JINN_URL and JINN_PID.
+start_jinn_proxy() {
+  local name=$1 port
+  cat >"$BENCH_TMP/$name.toml" <<CONF
+[server]
+listen = "127.0.0.1:0"
+access_log = "off"
+$3
+
+[[route]]
+path = "/*"
+proxy = "http://127.0.0.1:$BACKEND_PORT"
+CONF
+  bench_spawn "$BENCH_TMP/$name.out" "$BENCH_TMP/$name.err" taskset -c "$2" "$JINN" serve -c "$BENCH_TMP/$name.toml"
+  JINN_PID=$SPAWNED
+  port=$(wait_for_line "$BENCH_TMP/$name.err" 'listening on 127\.0\.0\.1:([0-9]+)' "$JINN_PID") ||
+    { cat "$BENCH_TMP/$name.err" >&2; die "jinn ($name) did not start"; }
+  JINN_URL="http://127.0.0.1:$port"
+}
+
 # The Node.js command line (bench/node/server.mjs), for WASM on PORT. Its
 # stdin and stdout files go to tmpfs (/dev/shm) when there is one: on a disk
 # file system, writing and truncating them costs more than the call.

@@ -33,7 +33,7 @@ export JINN_CACHE_DIR=${JINN_CACHE_DIR:-$BENCH_TMP/cache}
 # Every peer is measured once per round, in the same order, and a peer's
 # figure is its median round: a shared VM drifts by 10-20 % within minutes,
 # more for the sidecar's 65 threads than for one event loop.
-PEERS=(ceiling sidecar jinn1 jinnbusy jinnconst jinndef)
+PEERS=(ceiling sidecar jinn1 jinnbusy jinnconst jinndef jinnproxy)
 if [ "$PGO" = 1 ]; then
   if ! [ -x "$JINN_PGO" ] || [ "$JINN_PGO" -ot "$JINN" ]; then
     log "building the PGO binary (scripts/pgo.sh, about 5 minutes)"
@@ -99,6 +99,11 @@ URL[jinnconst]=$JINN_URL
 start_jinn jinndef "$WASM" "$SERVER_CPU" ""
 LABEL[jinndef]="jinn, order_tax.wasm, default workers/threads"
 URL[jinndef]=$JINN_URL
+# Not the goal, a comparison: jinn itself as the sidecar's proxy, in front
+# of the same backend (what a route not migrated yet costs).
+start_jinn_proxy jinnproxy "$SERVER_CPU" $'workers = 1\nfunction_threads = 1'
+LABEL[jinnproxy]="jinn → native backend (a proxy route), workers=1"
+URL[jinnproxy]=$JINN_URL
 # The servers not being measured sit idle (nginx, the backend and jinn wait
 # in epoll; jinn's sweep wakes every 100 ms).
 for round in $(seq "$ROUNDS"); do
@@ -151,6 +156,7 @@ mkdir -p "$RESULTS_DIR"
   echo "| jinn (defaults) / ceiling | $(ratio "${RPS[jinndef]}" "${RPS[ceiling]}") | ≥ 0.3 |"
   echo "| jinn (defaults) / sidecar | $(ratio "${RPS[jinndef]}" "${RPS[sidecar]}") | ≥ 2.5 |"
   echo "| jinn, constant answer (1/1) / sidecar | $(ratio "${RPS[jinnconst]}" "${RPS[sidecar]}") | (diagnostic) |"
+  echo "| jinn as the proxy / nginx as the proxy (sidecar) | $(ratio "${RPS[jinnproxy]}" "${RPS[sidecar]}") | (comparison) |"
   echo
   echo "jinn (1/1) / sidecar in each round: ${ROUND_RATIOS[*]}; with busy_poll: ${BUSY_ROUND_RATIOS[*]}${PGO_ROUND_RATIOS:+; PGO build with busy_poll: ${PGO_ROUND_RATIOS[*]}}."
   echo
