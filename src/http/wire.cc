@@ -107,6 +107,48 @@ std::string_view httpDate() {
   return {text, sizeof text};
 }
 
+namespace {
+
+void appendFields(const bhttp::fields& fields, std::string& out) {
+  for (const auto& field : fields) {
+    const auto name = field.name_string();
+    const auto value = field.value();
+    out.append(name.data(), name.size());
+    out += ": ";
+    out.append(value.data(), value.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+}  // namespace
+
+void serializeHead(const bhttp::request_header<>& head, std::string& out) {
+  const auto method = head.method_string();
+  const auto target = head.target();
+  out.append(method.data(), method.size());
+  out += ' ';
+  out.append(target.data(), target.size());
+  out += head.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
+  appendFields(head, out);
+}
+
+void serializeHead(const bhttp::response_header<>& head, std::string& out) {
+  const auto reason = head.reason();
+  out += head.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  appendNumber(out, head.result_int());
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  appendFields(head, out);
+}
+
+void appendHex(std::string& out, uint64_t n) {
+  char buf[20];
+  const auto r = std::to_chars(buf, buf + sizeof buf, n, 16);
+  out.append(buf, r.ptr);
+}
+
 void serializeResponse(const Response& res, bool head_only, std::string& out) {
   const unsigned status = res.result_int();
   const auto reason = res.reason();

@@ -20,6 +20,14 @@ namespace jinn::http {
 // and the body unless `head_only` (the answer to HEAD keeps the length).
 void serializeResponse(const Response& res, bool head_only, std::string& out);
 
+// Appends a relayed message's head as HTTP/1.x bytes: the start line, the
+// fields exactly as they are (nothing added), the blank line. The proxy's
+// counterpart of serializeResponse, for heads it did not make.
+void serializeHead(const bhttp::request_header<>& head, std::string& out);
+void serializeHead(const bhttp::response_header<>& head, std::string& out);
+// Appends `n` in hexadecimal (a chunk size).
+void appendHex(std::string& out, uint64_t n);
+
 // The function's view of a request (the contract's envelope, stdin JSON).
 // `params`: the route's {parameters} as (name, value), in path order.
 std::string envelopeFor(const Request& req, std::string_view trace_id,

@@ -393,6 +393,17 @@ class TestUpstream {
       bool ok;
       if (target == "/vanish") {
         break;  // a crash after reading the request: no answer at all
+      } else if (target == "/chunked") {
+        // A chunked body whose pieces come apart.
+        ok = sendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        std::this_thread::sleep_for(20ms);
+        ok = ok && sendAll(fd, "6\r\n world\r\n");
+        std::this_thread::sleep_for(20ms);
+        ok = ok && sendAll(fd, "0\r\n\r\n");
+      } else if (target == "/until-close") {
+        // No length: the body ends where the connection does.
+        sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close");
+        break;
       } else if (target == "/big") {
         ok = sendBig(fd);
       } else if (target == "/slow") {
@@ -970,6 +981,32 @@ TEST_F(ServeTest, ProxySurvivesUpstreamClosingIdleConnectionsAndNeverResendsAPos
   auto after = exchange("GET", "/after-vanish", "");
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200);
+}
+
+// Response framings the relay must carry over: a chunked body in pieces
+// (re-chunked to the client, the connection reusable after it), and a body
+// without a length, which only the end of the connection delimits.
+TEST_F(ServeTest, ProxyRelaysChunkedAndCloseDelimitedBodies) {
+  Conn c = Conn::to(port());
+  ASSERT_TRUE(c.send("GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto chunked = c.read(5s);
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 200);
+  EXPECT_EQ(lower(chunked->header("Transfer-Encoding").value_or("")), "chunked");
+  EXPECT_EQ(chunked->body, "hello world");
+  ASSERT_TRUE(c.send("GET /after-chunked HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto after = c.read(5s);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+  EXPECT_EQ(str(parseJson(after->body).as_object().at("target")), "/after-chunked");
+
+  Conn d = Conn::to(port());
+  ASSERT_TRUE(d.send("GET /until-close HTTP/1.1\r\nHost: a\r\n\r\n"));
+  std::string all;
+  ASSERT_TRUE(d.closesWithin(3s, &all)) << all;
+  EXPECT_EQ(all.rfind("HTTP/1.1 200", 0), 0u) << all;
+  EXPECT_NE(all.find("\r\n\r\nuntil close"), std::string::npos) << all;
+  EXPECT_EQ(all.substr(all.size() - 11), "until close") << all;
 }
 
 TEST_F(ServeTest, ProxyFailuresAnswer502And504) {
