@@ -45,7 +45,7 @@ struct Upstream {
   std::string base_path;  // prefix added to the request target ("" or "/base")
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{30000};
-  std::string name;  // "host:port", for metrics
+  std::string name;  // "host:port", for metrics and as the connection pool's key
 };
 
 // What the application decided: answer with `response`, or relay the

@@ -12,7 +12,9 @@
 namespace jinn::http {
 namespace {
 
-std::string key(const Upstream& u) { return u.host + ":" + std::to_string(u.port); }
+// The pool's key: "host:port", made once per upstream (Upstream::name), so
+// a lookup builds no string.
+const std::string& key(const Upstream& u) { return u.name; }
 
 bool isHopByHop(std::string_view name) {
   static constexpr std::string_view kHop[] = {"connection", "keep-alive",       "proxy-connection",
