@@ -450,6 +450,8 @@ asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::
     }
     tried_inline = true;
   }
+  // Rare (a lookup under a lock is fine): one per call re-run on the pool.
+  if (tried_inline) metrics_.function_inline_overruns_total.with({slot->name}).inc();
   auto executor = co_await asio::this_coro::executor;
   bool accepted = co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
       [&](auto handler) {
@@ -470,6 +472,7 @@ asio::awaitable<bool> App::runFunction(std::shared_ptr<FunctionSlot> slot, std::
                        std::chrono::microseconds(static_cast<int64_t>(result.timings.run_us)) >=
                            inline_budget_)) {
     slot->pool_only_until_ns.store(steadyNowNs() + 1'000'000'000, std::memory_order_relaxed);
+    metrics_.function_pool_only_total.with({slot->name}).inc();
   }
   recordCall(*slot, result);
   co_return true;

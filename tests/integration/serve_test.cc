@@ -1532,6 +1532,17 @@ TEST_F(ServeTest, AdminServesMetricsAndHealth) {
   EXPECT_NE(metrics.body.find("jinn_function_outcomes_total{function=\"spin.wasm\",outcome=\"timeout\"} 1"),
             std::string::npos)
       << metrics.body;
+  // The spin overran the inline budget, ran again on the pool, needed the
+  // budget there too: its function is off the I/O thread for a second. The
+  // fast function ran inline, and has no series.
+  EXPECT_NE(metrics.body.find("jinn_function_inline_overruns_total{function=\"spin.wasm\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("jinn_function_pool_only_total{function=\"spin.wasm\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(metrics.body.find("jinn_function_inline_overruns_total{function=\"serve_v1.wasm\""),
+            std::string::npos);
   Message health = get(jinn_->adminPort(), "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.body, "ok\n");

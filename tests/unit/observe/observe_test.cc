@@ -134,6 +134,8 @@ TEST(Metrics, ExpositionFormat) {
       {"jinn_function_outcomes_total", "counter"},
       {"jinn_function_instantiate_seconds", "histogram"},
       {"jinn_function_run_seconds", "histogram"},
+      {"jinn_function_inline_overruns_total", "counter"},
+      {"jinn_function_pool_only_total", "counter"},
       {"jinn_function_queue_rejections_total", "counter"},
       {"jinn_tenant_rejections_total", "counter"},
       {"jinn_pool_slots_in_use", "gauge"},
