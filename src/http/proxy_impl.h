@@ -110,7 +110,8 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
                                              beast::flat_buffer& ubuf,
                                              bhttp::response_parser<bhttp::buffer_body>& parser,
                                              const Upstream& upstream, UpstreamPool& pool,
-                                             Application& app, bool client_keep_alive,
+                                             Application& app, bool head_request,
+                                             bool client_keep_alive,
                                              std::chrono::milliseconds write_timeout) {
   using asio::as_tuple;
   using asio::use_awaitable;
@@ -121,7 +122,11 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
   if (parser.need_eof()) client_keep_alive = false;
   stripHopByHop(res.base());
   res.keep_alive(client_keep_alive);
-  const bool chunked = res.chunked();
+  // The answer to HEAD, a 1xx, 204 or 304 has no body at all, so no chunk
+  // framing either (not even the last chunk), whatever its head says.
+  const unsigned code = res.result_int();
+  const bool has_body = !head_request && code >= 200 && code != 204 && code != 304;
+  const bool chunked = res.chunked() && has_body;
   RelayResult result;
   result.status = res.result_int();
 
@@ -234,8 +239,8 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
                                                       client_keep_alive, client_write_timeout);
     }
     co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, parser,
-                                                     upstream, pool, app, client_keep_alive,
-                                                     client_write_timeout);
+                                                     upstream, pool, app, head_request,
+                                                     client_keep_alive, client_write_timeout);
   }
 }
 
@@ -334,7 +339,8 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
     beast::flat_buffer ubuf;
     bhttp::response_parser<bhttp::buffer_body> parser;
     parser.body_limit(boost::none);
-    if (req.method() == bhttp::verb::head) parser.skip(true);
+    const bool head_request = req.method() == bhttp::verb::head;
+    if (head_request) parser.skip(true);
     beast::error_code rec = uec;
     if (!uec) {
       std::tie(rec, std::ignore) =
@@ -353,8 +359,8 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
                                                       client_write_timeout);
     }
     co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, parser,
-                                                     upstream, pool, app, client_keep_alive,
-                                                     client_write_timeout);
+                                                     upstream, pool, app, head_request,
+                                                     client_keep_alive, client_write_timeout);
   }
 }
 

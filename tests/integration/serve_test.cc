@@ -400,6 +400,9 @@ class TestUpstream {
         ok = ok && sendAll(fd, "6\r\n world\r\n");
         std::this_thread::sleep_for(20ms);
         ok = ok && sendAll(fd, "0\r\n\r\n");
+      } else if (target == "/chunked-head") {
+        // What a HEAD of a chunked resource gets: the head, no body at all.
+        ok = sendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
       } else if (target == "/until-close") {
         // No length: the body ends where the connection does.
         sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close");
@@ -999,6 +1002,22 @@ TEST_F(ServeTest, ProxyRelaysChunkedAndCloseDelimitedBodies) {
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200);
   EXPECT_EQ(str(parseJson(after->body).as_object().at("target")), "/after-chunked");
+
+  // The answer to HEAD carries no body, not even a last chunk: the next
+  // answer on the connection must start right after its head.
+  ASSERT_TRUE(c.send("HEAD /chunked-head HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /after-head HTTP/1.1\r\nHost: a\r\n\r\n"));
+  const auto deadline = Clock::now() + 5s;
+  while (c.buffer().find("\r\n\r\n") == std::string::npos && c.fill(deadline) > 0) {
+  }
+  const size_t head_end = c.buffer().find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  EXPECT_EQ(c.buffer().rfind("HTTP/1.1 200", 0), 0u) << c.buffer();
+  c.buffer().erase(0, head_end + 4);
+  auto after_head = c.read(5s);
+  ASSERT_TRUE(after_head);
+  EXPECT_EQ(after_head->start_line.rfind("HTTP/1.1 200", 0), 0u) << after_head->start_line;
+  EXPECT_EQ(str(parseJson(after_head->body).as_object().at("target")), "/after-head");
 
   Conn d = Conn::to(port());
   ASSERT_TRUE(d.send("GET /until-close HTTP/1.1\r\nHost: a\r\n\r\n"));
