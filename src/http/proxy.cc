@@ -115,6 +115,10 @@ void prepareUpstreamHeader(bhttp::request_header<>& req, const Exchange& exchang
                            const Upstream& upstream) {
   const std::string host(req[bhttp::field::host]);
   removeHopByHop(req);
+  // jinn answered "Expect: 100-continue" itself before reading the body; an
+  // upstream seeing it could send a 100 of its own, and an interim answer
+  // is not relayed as if it were the response (as nginx, which drops it).
+  req.erase(bhttp::field::expect);
   std::string xff(req["X-Forwarded-For"]);
   xff = xff.empty() ? exchange.remote_ip : xff + ", " + exchange.remote_ip;
   req.set("X-Forwarded-For", xff);

@@ -1028,6 +1028,30 @@ TEST_F(ServeTest, ProxyRelaysChunkedAndCloseDelimitedBodies) {
   EXPECT_EQ(all.substr(all.size() - 11), "until close") << all;
 }
 
+// "Expect: 100-continue": jinn answers 100 before the body comes, for a
+// function and for the upstream, and the upstream never sees the Expect
+// (it could answer a 100 of its own).
+TEST_F(ServeTest, ExpectContinueIsAnsweredAndNotForwarded) {
+  for (const std::string target : {"/echo", "/expecting"}) {
+    Conn c = Conn::to(port());
+    ASSERT_TRUE(c.send("POST " + target + " HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+                       "Expect: 100-continue\r\n\r\n"));
+    auto interim = c.read(5s);
+    ASSERT_TRUE(interim) << target;
+    EXPECT_EQ(interim->status, 100) << target;
+    ASSERT_TRUE(c.send("data"));
+    auto m = c.read(5s);
+    ASSERT_TRUE(m) << target;
+    EXPECT_EQ(m->status, 200) << target << " " << m->body;
+    EXPECT_NE(m->body.find("data"), std::string::npos) << m->body;
+  }
+  const json::value last = upstream_.last();
+  EXPECT_EQ(str(last.as_object().at("target")), "/expecting");
+  for (const auto& h : last.as_object().at("headers").as_array()) {
+    EXPECT_NE(lower(std::string(h.as_array()[0].as_string())), "expect");
+  }
+}
+
 TEST_F(ServeTest, ProxyFailuresAnswer502And504) {
   auto t0 = Clock::now();
   Message down = get(port(), "/down/x");
