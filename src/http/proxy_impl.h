@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -99,6 +100,24 @@ asio::awaitable<beast::error_code> writePiece(Stream& stream, std::string& frame
   auto [ec, n] = co_await asio::async_write(stream, pieces, asio::as_tuple(asio::use_awaitable));
   frame.clear();
   co_return ec;
+}
+
+// Reads the upstream's response head into a new `parser`, passing over
+// interim answers (1xx but 101: 103 Early Hints, a stray 100), which are
+// not the response and are not relayed.
+inline asio::awaitable<beast::error_code> readFinalHead(
+    beast::tcp_stream& conn, beast::flat_buffer& ubuf,
+    std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser, bool head_request) {
+  for (;;) {
+    parser.emplace();
+    parser->body_limit(boost::none);
+    if (head_request) parser->skip(true);
+    auto [ec, n] = co_await bhttp::async_read_header(conn, ubuf, *parser,
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return ec;
+    const unsigned code = parser->get().result_int();
+    if (code >= 200 || code == 101) co_return beast::error_code{};
+  }
 }
 
 // Streams the upstream's response (its head already in `parser`) to the
@@ -219,15 +238,9 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
     const beast::error_code wec = co_await proxy_detail::writePiece(
         *conn, frame, exchange.request.chunked(), asio::buffer(body), true);
     beast::flat_buffer ubuf;
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
-    if (head_request) parser.skip(true);
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
     beast::error_code rec = wec;
-    if (!wec) {
-      auto [hec, hn] = co_await bhttp::async_read_header(*conn, ubuf, parser,
-                                                          as_tuple(use_awaitable));
-      rec = hec;
-    }
+    if (!wec) rec = co_await proxy_detail::readFinalHead(*conn, ubuf, parser, head_request);
     if (rec) {
       // A kept-alive connection the upstream closed meanwhile fails before
       // any response byte: an idempotent request is retried once on a fresh
@@ -238,7 +251,7 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
       co_return co_await proxy_detail::upstreamFailed(client, upstream, app, rec,
                                                       client_keep_alive, client_write_timeout);
     }
-    co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, parser,
+    co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, *parser,
                                                      upstream, pool, app, head_request,
                                                      client_keep_alive, client_write_timeout);
   }
@@ -337,15 +350,10 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
     }
 
     beast::flat_buffer ubuf;
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
     const bool head_request = req.method() == bhttp::verb::head;
-    if (head_request) parser.skip(true);
     beast::error_code rec = uec;
-    if (!uec) {
-      std::tie(rec, std::ignore) =
-          co_await bhttp::async_read_header(*conn, ubuf, parser, as_tuple(use_awaitable));
-    }
+    if (!uec) rec = co_await proxy_detail::readFinalHead(*conn, ubuf, parser, head_request);
     if (rec) {
       // A kept-alive connection the upstream closed meanwhile fails before
       // any response byte: an idempotent request in hand is retried once on
@@ -358,7 +366,7 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
                                                       in_hand && client_keep_alive,
                                                       client_write_timeout);
     }
-    co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, parser,
+    co_return co_await proxy_detail::forwardResponse(client, std::move(conn), ubuf, *parser,
                                                      upstream, pool, app, head_request,
                                                      client_keep_alive, client_write_timeout);
   }

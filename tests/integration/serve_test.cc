@@ -400,6 +400,11 @@ class TestUpstream {
         ok = ok && sendAll(fd, "6\r\n world\r\n");
         std::this_thread::sleep_for(20ms);
         ok = ok && sendAll(fd, "0\r\n\r\n");
+      } else if (target == "/early-hints") {
+        // An interim answer first, then the response.
+        ok = sendAll(fd, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n");
+        std::this_thread::sleep_for(10ms);
+        ok = ok && sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal");
       } else if (target == "/chunked-head") {
         // What a HEAD of a chunked resource gets: the head, no body at all.
         ok = sendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -987,7 +992,8 @@ TEST_F(ServeTest, ProxySurvivesUpstreamClosingIdleConnectionsAndNeverResendsAPos
 }
 
 // Response framings the relay must carry over: a chunked body in pieces
-// (re-chunked to the client, the connection reusable after it), and a body
+// (re-chunked to the client, the connection reusable after it), the
+// bodiless answer to HEAD, an interim 103 before the response, and a body
 // without a length, which only the end of the connection delimits.
 TEST_F(ServeTest, ProxyRelaysChunkedAndCloseDelimitedBodies) {
   Conn c = Conn::to(port());
@@ -1018,6 +1024,13 @@ TEST_F(ServeTest, ProxyRelaysChunkedAndCloseDelimitedBodies) {
   ASSERT_TRUE(after_head);
   EXPECT_EQ(after_head->start_line.rfind("HTTP/1.1 200", 0), 0u) << after_head->start_line;
   EXPECT_EQ(str(parseJson(after_head->body).as_object().at("target")), "/after-head");
+
+  // An interim 103 from the upstream is not the response.
+  ASSERT_TRUE(c.send("GET /early-hints HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto hinted = c.read(5s);
+  ASSERT_TRUE(hinted);
+  EXPECT_EQ(hinted->status, 200) << hinted->start_line;
+  EXPECT_EQ(hinted->body, "final");
 
   Conn d = Conn::to(port());
   ASSERT_TRUE(d.send("GET /until-close HTTP/1.1\r\nHost: a\r\n\r\n"));
