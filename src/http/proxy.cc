@@ -70,18 +70,13 @@ asio::awaitable<std::unique_ptr<beast::tcp_stream>> UpstreamPool::acquire(const 
     const bool trusted = trust_recent && now - idle.back().since < kTrustIdleFor;
     idle.pop_back();
     auto& sock = conn->socket();
-    if (trusted && sock.is_open()) {
-      *reused = true;
-      co_return conn;
-    }
+    if (!sock.is_open()) continue;
     // A connection the upstream closed (or wrote to) while idle is
     // readable: drop it. One poll, no wait.
-    if (sock.is_open()) {
-      pollfd pfd{sock.native_handle(), POLLIN | POLLRDHUP, 0};
-      if (::poll(&pfd, 1, 0) == 0) {
-        *reused = true;
-        co_return conn;
-      }
+    pollfd pfd{sock.native_handle(), POLLIN | POLLRDHUP, 0};
+    if (trusted || ::poll(&pfd, 1, 0) == 0) {
+      *reused = true;
+      co_return conn;
     }
   }
   *reused = false;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 
 #include "http/wire.h"
 
@@ -76,6 +77,30 @@ beast::error_code parseBuffered(Parser& parser, beast::flat_buffer& buffer) {
   return ec;
 }
 
+// Reads the next piece of a message's body into `buf` (at most `size`
+// bytes): the bytes already in `buffer` once when `from_buffer` (no I/O;
+// cleared), else from `stream`. Returns the parser's error (need_buffer is
+// not one: `buf` filled) and the bytes got.
+template <class Stream, class Parser>
+asio::awaitable<std::pair<beast::error_code, size_t>> readPiece(Stream& stream,
+                                                                beast::flat_buffer& buffer,
+                                                                Parser& parser, char* buf,
+                                                                size_t size, bool& from_buffer) {
+  auto& body = parser.get().body();
+  body.data = buf;
+  body.size = size;
+  beast::error_code ec;
+  if (from_buffer) {
+    ec = parseBuffered(parser, buffer);
+    from_buffer = false;
+  } else {
+    std::tie(ec, std::ignore) =
+        co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  }
+  if (ec == bhttp::error::need_buffer) ec = {};
+  co_return std::pair{ec, size - body.size};
+}
+
 // Writes one piece of a relayed message in one write: `frame` (the head,
 // for the first piece; else empty) and `data`, chunk-framed when the
 // message is chunked, with the last chunk after the last piece (trailer
@@ -132,8 +157,6 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
                                              Application& app, bool head_request,
                                              bool client_keep_alive,
                                              std::chrono::milliseconds write_timeout) {
-  using asio::as_tuple;
-  using asio::use_awaitable;
   auto& res = parser.get();
   const bool upstream_keep_alive = res.keep_alive();
   // A body that ends where the upstream closes ends the client's
@@ -143,9 +166,7 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
   res.keep_alive(client_keep_alive);
   // The answer to HEAD, a 1xx, 204 or 304 has no body at all, so no chunk
   // framing either (not even the last chunk), whatever its head says.
-  const unsigned code = res.result_int();
-  const bool has_body = !head_request && code >= 200 && code != 204 && code != 304;
-  const bool chunked = res.chunked() && has_body;
+  const bool chunked = res.chunked() && !head_request && statusAllowsBody(res.result_int());
   RelayResult result;
   result.status = res.result_int();
 
@@ -168,17 +189,9 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
   for (;;) {
     size_t got = 0;
     if (!parser.is_done()) {
-      res.body().data = buf;
-      res.body().size = sizeof(buf);
       beast::error_code bec;
-      if (from_buffer) {
-        bec = parseBuffered(parser, ubuf);
-        from_buffer = false;
-      } else {
-        std::tie(bec, std::ignore) =
-            co_await bhttp::async_read(*conn, ubuf, parser, as_tuple(use_awaitable));
-      }
-      if (bec && bec != bhttp::error::need_buffer) {
+      std::tie(bec, got) = co_await readPiece(*conn, ubuf, parser, buf, sizeof(buf), from_buffer);
+      if (bec) {
         if (!head_out) {
           // Bad framing in what came with the head: nothing is out yet.
           co_return co_await upstreamFailed(client, upstream, app, bec, client_keep_alive,
@@ -190,7 +203,6 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
         result.client_ok = false;
         co_return result;
       }
-      got = sizeof(buf) - res.body().size;
     }
     const bool last = parser.is_done();
     result.bytes += got;
@@ -217,8 +229,6 @@ asio::awaitable<RelayResult> relay(ClientStream& client, Exchange& exchange,
                                    const Upstream& upstream, UpstreamPool& pool, Application& app,
                                    bool client_keep_alive,
                                    std::chrono::milliseconds client_write_timeout) {
-  using asio::as_tuple;
-  using asio::use_awaitable;
   prepareUpstreamRequest(exchange, upstream);
   const bool head_request = exchange.request.method() == bhttp::verb::head;
   const bool may_retry = retryable(exchange.request.method());
@@ -265,8 +275,6 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
                                             bool client_keep_alive,
                                             std::chrono::milliseconds client_read_timeout,
                                             std::chrono::milliseconds client_write_timeout) {
-  using asio::as_tuple;
-  using asio::use_awaitable;
   auto& req = in.get();
   prepareUpstreamHeader(req.base(), exchange, upstream);
   char buf[16384];
@@ -309,18 +317,11 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
       for (bool first = true, last = false; !uec && !last; first = false) {
         size_t got = 0;
         if (!in.is_done()) {
-          req.body().data = buf;
-          req.body().size = sizeof(buf);
+          if (!from_buffer) proxy_detail::setClientDeadline(client, client_read_timeout);
           beast::error_code rec;
-          if (from_buffer) {
-            rec = proxy_detail::parseBuffered(in, client_buf);
-            from_buffer = false;
-          } else {
-            proxy_detail::setClientDeadline(client, client_read_timeout);
-            std::tie(rec, std::ignore) =
-                co_await bhttp::async_read(client, client_buf, in, as_tuple(use_awaitable));
-          }
-          if (rec && rec != bhttp::error::need_buffer) {
+          std::tie(rec, got) = co_await proxy_detail::readPiece(client, client_buf, in, buf,
+                                                                sizeof(buf), from_buffer);
+          if (rec) {
             if (rec == bhttp::error::body_limit) {
               co_return co_await proxy_detail::sendError(client, 413, "request body too large",
                                                          false, client_write_timeout);
@@ -336,7 +337,6 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
             // The client went away or broke the framing mid-body.
             co_return RelayResult{400, 0, false};
           }
-          got = sizeof(buf) - req.body().size;
         }
         last = in.is_done();
         if (first && last) {

@@ -24,9 +24,6 @@ void put2(char* p, int n) {
   p[1] = static_cast<char>('0' + n % 10);
 }
 
-bool statusAllowsBody(unsigned status) {
-  return status >= 200 && status != 204 && status != 304;
-}
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -109,19 +106,34 @@ std::string_view httpDate() {
 
 namespace {
 
+void appendField(const bhttp::fields::value_type& field, std::string& out) {
+  const auto name = field.name_string();
+  const auto value = field.value();
+  out.append(name.data(), name.size());
+  out += ": ";
+  out.append(value.data(), value.size());
+  out += "\r\n";
+}
+
 void appendFields(const bhttp::fields& fields, std::string& out) {
-  for (const auto& field : fields) {
-    const auto name = field.name_string();
-    const auto value = field.value();
-    out.append(name.data(), name.size());
-    out += ": ";
-    out.append(value.data(), value.size());
-    out += "\r\n";
-  }
+  for (const auto& field : fields) appendField(field, out);
+  out += "\r\n";
+}
+
+void appendStatusLine(const bhttp::response_header<>& head, std::string& out) {
+  const auto reason = head.reason();
+  out += head.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  appendNumber(out, head.result_int());
+  out += ' ';
+  out.append(reason.data(), reason.size());
   out += "\r\n";
 }
 
 }  // namespace
+
+bool statusAllowsBody(unsigned status) {
+  return status >= 200 && status != 204 && status != 304;
+}
 
 void serializeHead(const bhttp::request_header<>& head, std::string& out) {
   const auto method = head.method_string();
@@ -134,12 +146,7 @@ void serializeHead(const bhttp::request_header<>& head, std::string& out) {
 }
 
 void serializeHead(const bhttp::response_header<>& head, std::string& out) {
-  const auto reason = head.reason();
-  out += head.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  appendNumber(out, head.result_int());
-  out += ' ';
-  out.append(reason.data(), reason.size());
-  out += "\r\n";
+  appendStatusLine(head, out);
   appendFields(head, out);
 }
 
@@ -151,23 +158,13 @@ void appendHex(std::string& out, uint64_t n) {
 
 void serializeResponse(const Response& res, bool head_only, std::string& out) {
   const unsigned status = res.result_int();
-  const auto reason = res.reason();
-  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  appendNumber(out, status);
-  out += ' ';
-  out.append(reason.data(), reason.size());
-  out += "\r\n";
+  appendStatusLine(res.base(), out);
   bool has_length = false;
   bool has_date = false;
   for (const auto& field : res) {
     if (field.name() == bhttp::field::content_length) has_length = true;
     if (field.name() == bhttp::field::date) has_date = true;
-    const auto name = field.name_string();
-    const auto value = field.value();
-    out.append(name.data(), name.size());
-    out += ": ";
-    out.append(value.data(), value.size());
-    out += "\r\n";
+    appendField(field, out);
   }
   // An origin server with a clock sends Date (RFC 9110 6.6.1), unless the
   // function chose one.

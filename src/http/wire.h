@@ -25,6 +25,8 @@ void serializeResponse(const Response& res, bool head_only, std::string& out);
 // counterpart of serializeResponse, for heads it did not make.
 void serializeHead(const bhttp::request_header<>& head, std::string& out);
 void serializeHead(const bhttp::response_header<>& head, std::string& out);
+// Whether a response with this status carries a body (not 1xx, 204, 304).
+bool statusAllowsBody(unsigned status);
 // Appends `n` in hexadecimal (a chunk size).
 void appendHex(std::string& out, uint64_t n);
 
