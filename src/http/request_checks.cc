@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace jinn::http {
@@ -53,6 +55,80 @@ std::optional<std::string> checkParsedHead(const bhttp::request_header<>& head) 
     if (head.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
   }
   if (content_lengths > 1) return "more than one Content-Length header";
+  return std::nullopt;
+}
+
+namespace {
+
+// A byte of a reg-name or IPv4 host (RFC 3986 3.2.2: unreserved,
+// pct-encoded, sub-delims).
+bool isHostByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c != 0 && std::strchr("-._~%!$&'()*+,;=", c) != nullptr);
+}
+
+// Whether `authority` is host[:port], host a reg-name, IPv4 or bracketed
+// IPv6 literal and port at most 65535 (userinfo is refused before).
+bool validAuthority(std::string_view authority) {
+  std::string_view host = authority;
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (unsigned char c : host.substr(1, close - 1)) {
+      if (!std::isxdigit(c) && c != ':' && c != '.') return false;
+    }
+    std::string_view after = host.substr(close + 1);
+    host = host.substr(0, close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return false;
+      port = after.substr(1);
+      if (port.empty()) return false;
+    }
+  } else {
+    const size_t colon = host.find(':');
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+      if (port.empty()) return false;
+    }
+    if (host.empty()) return false;
+    for (unsigned char c : host) {
+      if (!isHostByte(c)) return false;
+    }
+  }
+  if (port.size() > 5) return false;
+  unsigned value = 0;
+  for (unsigned char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  return value <= 65535;
+}
+
+}  // namespace
+
+std::optional<std::string> normalizeTarget(bhttp::request_header<>& head) {
+  const std::string_view target(head.target().data(), head.target().size());
+  // Origin-form, nearly every request: one comparison.
+  if (target.empty() || target.front() == '/') return std::nullopt;
+  const size_t sep = target.find("://");
+  if (sep == std::string_view::npos) return std::nullopt;
+  const std::string_view scheme = target.substr(0, sep);
+  if (!beast::iequals(scheme, "http") && !beast::iequals(scheme, "https")) {
+    return "unsupported scheme in request target";
+  }
+  const std::string_view rest = target.substr(sep + 3);
+  const size_t end = std::min(rest.find_first_of("/?#"), rest.size());
+  const std::string_view authority = rest.substr(0, end);
+  if (authority.empty()) return "no host in request target";
+  if (authority.find('@') != std::string_view::npos) return "userinfo in request target";
+  if (!validAuthority(authority)) return "bad host in request target";
+  std::string path(rest.substr(end));
+  if (path.empty() || path.front() != '/') path.insert(0, 1, '/');
+  const std::string host(authority);
+  head.target(path);
+  head.set(bhttp::field::host, host);
   return std::nullopt;
 }
 

@@ -259,6 +259,10 @@ asio::awaitable<void> serveRequests(Stream& stream, ConnectionEnv env, std::stri
       co_await refuse(stream, 400, *why, limits);
       co_return;
     }
+    if (auto why = normalizeTarget(parser.get())) {
+      co_await refuse(stream, 400, *why, limits);
+      co_return;
+    }
     if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
       co_await refuse(stream, 413, "request body too large", limits);
       co_return;

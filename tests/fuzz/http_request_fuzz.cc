@@ -81,6 +81,9 @@ void checkAccepted(const Request& req, std::string_view head) {
   check(isToken(sv(req.method_string())), "method is not a token");
   const std::string_view target = sv(req.target());
   check(!target.empty(), "empty request target");
+  // normalizeTarget leaves no absolute-form target behind.
+  check(target.front() == '/' || target.find("://") == std::string_view::npos,
+        "absolute-form target left as it came");
   for (unsigned char c : target) check(c > 0x20 && c != 0x7F, "request target has a control");
   size_t hosts = 0;
   size_t te = 0;
@@ -153,6 +156,7 @@ void serveConnection(std::string_view stream, size_t step) {
       return beast::error_code{};
     };
     if (auto why = checkParsedHead(parser.get())) return checkRefusal(400, *why);
+    if (auto why = normalizeTarget(parser.get())) return checkRefusal(400, *why);
     std::optional<bhttp::request_header<>> checked_head;
     if (parser.chunked()) checked_head = parser.get().base();
     if (parser.content_length() && *parser.content_length() > kMaxBodyBytes) {

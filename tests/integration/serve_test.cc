@@ -1177,6 +1177,65 @@ TEST_F(ServeTest, RefusesAmbiguousFraming) {
   EXPECT_EQ(raw(port(), "GET /fast HTTP/1.0\r\n\r\n").status, 200);
 }
 
+// RFC 9112 3.2.2: a server must accept an absolute-form target, and an
+// origin server uses its authority instead of the Host field. Functions and
+// upstreams see origin-form, with Host (and X-Forwarded-Host) the authority.
+TEST_F(ServeTest, AbsoluteFormTargetsAreServedAsOriginForm) {
+  Message fn = raw(port(), "GET HTTP://Example.com:8080/echo?x=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+  ASSERT_EQ(fn.status, 200) << fn.body;
+  const json::value fn_json = parseJson(fn.body);
+  const auto& env = fn_json.as_object();
+  EXPECT_EQ(str(env.at("uri")), "/echo?x=1");
+  EXPECT_EQ(str(env.at("route")), "/echo");
+  EXPECT_EQ(stringList(env.at("headers").as_object().at("Host")),
+            std::vector<std::string>{"Example.com:8080"});
+
+  Message up = raw(port(), "POST https://[::1]:9/some/where HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Length: 2\r\n\r\nhi");
+  ASSERT_EQ(up.status, 200) << up.body;
+  EXPECT_EQ(up.header("X-Upstream"), "yes");
+  const json::value up_json = parseJson(up.body);
+  const auto& seen = up_json.as_object();
+  EXPECT_EQ(str(seen.at("target")), "/some/where");
+  std::map<std::string, std::vector<std::string>> h;
+  for (const auto& pair : seen.at("headers").as_array()) {
+    h[lower(std::string(pair.as_array()[0].as_string()))].emplace_back(pair.as_array()[1].as_string());
+  }
+  EXPECT_EQ(h["host"], std::vector<std::string>{"[::1]:9"});
+  EXPECT_EQ(h["x-forwarded-host"], std::vector<std::string>{"[::1]:9"});
+
+  // No path: "/" (the catch-all upstream); a query alone keeps its "?".
+  Message root = raw(port(), "GET http://a.example?q=2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(root.status, 200) << root.body;
+  EXPECT_EQ(str(parseJson(root.body).as_object().at("target")), "/?q=2");
+
+  // Refused, each with its short reason.
+  const std::pair<const char*, const char*> bad[] = {
+      {"GET ftp://a/echo HTTP/1.1\r\nHost: a\r\n\r\n", "unsupported scheme in request target"},
+      {"GET http:///echo HTTP/1.1\r\nHost: a\r\n\r\n", "no host in request target"},
+      {"GET http://u:p@a/echo HTTP/1.1\r\nHost: a\r\n\r\n", "userinfo in request target"},
+      {"GET http://a:99999/echo HTTP/1.1\r\nHost: a\r\n\r\n", "bad host in request target"},
+      {"GET http://a:/echo HTTP/1.1\r\nHost: a\r\n\r\n", "bad host in request target"},
+      {"GET http://a\"b/echo HTTP/1.1\r\nHost: a\r\n\r\n", "bad host in request target"},
+      {"GET http://[::1/echo HTTP/1.1\r\nHost: a\r\n\r\n", "bad host in request target"},
+      // HTTP/1.1 still needs its Host field (RFC 9112 3.2), as nginx says.
+      {"GET http://a/echo HTTP/1.1\r\n\r\n", "missing Host header"},
+      // Asterisk-form is for OPTIONS of the server as a whole, which has no
+      // route: 400, as nginx answers.
+      {"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "bad request target"},
+  };
+  for (const auto& [request, reason] : bad) {
+    Message m = raw(port(), request);
+    EXPECT_EQ(m.status, 400) << request;
+    EXPECT_EQ(m.body, std::string(reason) + "\n") << request;
+  }
+  // HTTP/1.0 without Host: the authority is the host.
+  Message old = raw(port(), "GET http://a.example/echo HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(old.status, 200) << old.body;
+  EXPECT_EQ(stringList(parseJson(old.body).as_object().at("headers").as_object().at("Host")),
+            std::vector<std::string>{"a.example"});
+}
+
 // Found by http_request_fuzz: Beast merges chunked trailer fields into the
 // header, past the strict checks. The function sees the header as checked.
 TEST_F(ServeTest, TrailerFieldsNeverReachTheFunction) {
