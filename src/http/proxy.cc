@@ -57,6 +57,17 @@ void removeHopByHop(bhttp::fields& fields) {
 
 }  // namespace
 
+RelayBuffers::Lease RelayBuffers::take() {
+  if (spare_.empty()) return Lease(std::make_unique_for_overwrite<char[]>(kSize), this);
+  std::unique_ptr<char[]> data = std::move(spare_.back());
+  spare_.pop_back();
+  return Lease(std::move(data), this);
+}
+
+void RelayBuffers::giveBack(std::unique_ptr<char[]> data) {
+  if (spare_.size() < kMaxSpare) spare_.push_back(std::move(data));
+}
+
 asio::awaitable<std::unique_ptr<beast::tcp_stream>> UpstreamPool::acquire(const Upstream& upstream,
                                                                             bool trust_recent,
                                                                             bool* reused,

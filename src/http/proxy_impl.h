@@ -185,12 +185,14 @@ asio::awaitable<RelayResult> forwardResponse(ClientStream& client,
     }
     head_out = true;
   }
-  char buf[16384];
+  const RelayBuffers::Lease lease = pool.buffers().take();
+  char* const buf = lease.data();
   for (;;) {
     size_t got = 0;
     if (!parser.is_done()) {
       beast::error_code bec;
-      std::tie(bec, got) = co_await readPiece(*conn, ubuf, parser, buf, sizeof(buf), from_buffer);
+      std::tie(bec, got) =
+          co_await readPiece(*conn, ubuf, parser, buf, RelayBuffers::kSize, from_buffer);
       if (bec) {
         if (!head_out) {
           // Bad framing in what came with the head: nothing is out yet.
@@ -277,7 +279,8 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
                                             std::chrono::milliseconds client_write_timeout) {
   auto& req = in.get();
   prepareUpstreamHeader(req.base(), exchange, upstream);
-  char buf[16384];
+  const RelayBuffers::Lease lease = pool.buffers().take();
+  char* const buf = lease.data();
   // The whole body was already read with the head and fits `buf`: the
   // request is in hand, and an idempotent one whose kept-alive connection
   // turns out closed can be retried once, as relay() does.
@@ -320,7 +323,7 @@ asio::awaitable<RelayResult> relayStreaming(ClientStream& client, beast::flat_bu
           if (!from_buffer) proxy_detail::setClientDeadline(client, client_read_timeout);
           beast::error_code rec;
           std::tie(rec, got) = co_await proxy_detail::readPiece(client, client_buf, in, buf,
-                                                                sizeof(buf), from_buffer);
+                                                                RelayBuffers::kSize, from_buffer);
           if (rec) {
             if (rec == bhttp::error::body_limit) {
               co_return co_await proxy_detail::sendError(client, 413, "request body too large",

@@ -23,10 +23,11 @@ struct Server::Worker {
   // Before ctx: the connections that ctx's handlers own unlink from it when
   // ctx is destroyed.
   DeadlineSweep connections;
+  RelayBuffers relay_buffers;  // before ctx too: relays in its handlers hold them
   asio::io_context ctx{1};
   asio::steady_timer sweep_timer{ctx};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-  UpstreamPool upstreams{ctx};
+  UpstreamPool upstreams{ctx, relay_buffers};
   std::thread thread;
 
   void sweepEvery() {
